@@ -1,0 +1,42 @@
+"""Who may do what with an instance or a task. The engine enforces; the API only asks."""
+
+from __future__ import annotations
+
+from engine.db.models import Task
+from engine.dialect.specs import ProcessMeta
+from engine.errors import Conflict, Forbidden
+from engine.identity import Actor
+
+
+def is_candidate(actor: Actor, task: Task) -> bool:
+    return (actor.user_id in (task.candidate_users or ())
+            or bool(actor.groups.intersection(task.candidate_groups or ())))
+
+
+def may_work_on(actor: Actor, task: Task) -> bool:
+    return actor.is_admin or task.assignee == actor.user_id or is_candidate(actor, task)
+
+
+def require_starter(actor: Actor, meta: ProcessMeta, key: str) -> None:
+    if not (meta.starter_groups or meta.starter_users) or actor.is_admin:
+        return
+    if actor.user_id in meta.starter_users or actor.groups.intersection(meta.starter_groups):
+        return
+    raise Forbidden(f"starting '{key}' needs membership of one of: "
+                    f"{', '.join(meta.starter_groups) or '-'} (candidateStarterGroups)")
+
+
+def require_ready(task: Task) -> None:
+    if task.state != "ready":
+        raise Conflict(f"the task is {task.state}, no longer ready")
+
+
+def require_may_work_on(actor: Actor, task: Task) -> None:
+    if not may_work_on(actor, task):
+        raise Forbidden("you are neither the assignee nor a candidate of this task")
+
+
+def require_free_or_mine(actor: Actor, task: Task) -> None:
+    """A task claimed by someone else is theirs until unclaimed (admins excepted)."""
+    if task.assignee and task.assignee != actor.user_id and not actor.is_admin:
+        raise Conflict(f"the task is claimed by {task.assignee}")

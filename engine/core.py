@@ -1,0 +1,172 @@
+"""The engine's service layer: one method per command, each in one unit of work.
+
+Callers (the CLI, the API, tests) use :class:`Engine` and nothing below it. Commands
+return ORM rows detached from their session (read them, do not change them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+
+from engine.clock import Clock
+from engine.db import Database, UnitOfWork
+from engine.db.models import Definition, Incident, Instance, Job, Task
+from engine.deployment.bundle import SpecCache
+from engine.deployment.deploy import Deployed, deploy
+from engine.errors import NotFound
+from engine.expressions import Sandbox
+from engine.expressions.functions import builtin_functions
+from engine.expressions.spiff import SandboxedScriptEngine
+from engine.identity import SYSTEM, Actor
+from engine.runtime import instances, jobs, messages, tasks
+from engine.runtime.context import Context, Services
+from engine.runtime.state import WorkflowState
+from handlers import Registry, default_registry
+
+T = TypeVar("T")
+DEFAULT_DATABASE_URL = "sqlite:///var/biflow.db"
+MODEL_SUFFIXES = (".bpmn", ".dmn")
+
+
+def database_url() -> str:
+    return os.environ.get("BIFLOW_DATABASE_URL", DEFAULT_DATABASE_URL)
+
+
+class Engine:
+    def __init__(self, db: Database, *, clock: Clock | None = None,
+                 handlers: Registry | None = None, job_max_attempts: int = 3,
+                 job_backoff_seconds: float = 10.0) -> None:
+        self.db = db
+        self.clock = clock or Clock()
+        sandbox = Sandbox(builtin_functions(self.clock))
+        self.services = Services(
+            sandbox=sandbox, script_engine=SandboxedScriptEngine(sandbox), specs=SpecCache(),
+            state=WorkflowState(), handlers=handlers or default_registry(),
+            job_max_attempts=job_max_attempts, job_backoff_seconds=job_backoff_seconds,
+        )
+
+    @classmethod
+    def from_url(cls, url: str | None = None, *, upgrade: bool = True, **options: Any) -> Engine:
+        db = Database(url or database_url())
+        if upgrade:
+            db.upgrade()
+        return cls(db, **options)
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _command(self, actor: Actor, action: Callable[[Context], T]) -> T:
+        with UnitOfWork(self.db) as uow:
+            return action(Context(uow.session, self.clock.now(), actor, self.services))
+
+    def _read(self, action: Callable[[Context], T], actor: Actor = SYSTEM) -> T:
+        with UnitOfWork(self.db, read_only=True) as uow:
+            return action(Context(uow.session, self.clock.now(), actor, self.services))
+
+    # -- deployment ----------------------------------------------------------------------
+
+    def deploy(self, sources: Iterable[tuple[str, bytes]], actor: Actor = SYSTEM
+               ) -> list[Deployed]:
+        """Deploy ``(file name, content)`` pairs; raises DeploymentFailed with every problem."""
+        sources = list(sources)
+        return self._command(actor, lambda ctx: deploy(
+            ctx.session, sources, actor=actor.user_id, now=ctx.now,
+            functions=self.services.sandbox.function_names))
+
+    def deploy_paths(self, paths: Sequence[str | Path], actor: Actor = SYSTEM) -> list[Deployed]:
+        """Deploy files and every ``.bpmn``/``.dmn`` below the directories given."""
+        return self.deploy(((p.name, p.read_bytes()) for p in model_files(paths)), actor)
+
+    def definition(self, key: str, version: int | None = None) -> Definition:
+        def find(ctx: Context) -> Definition:
+            query = select(Definition).where(Definition.kind == "bpmn", Definition.key == key)
+            query = (query.where(Definition.version == version) if version is not None
+                     else query.order_by(Definition.version.desc()).limit(1))
+            found = ctx.session.scalars(query).first()
+            if found is None:
+                raise NotFound(f"no process '{key}'" + (f" version {version}" if version else ""))
+            return found
+        return self._read(find)
+
+    # -- instances and tasks -------------------------------------------------------------
+
+    def start(self, process_key: str, *, actor: Actor, business_key: str | None = None,
+              data: dict[str, Any] | None = None) -> Instance:
+        return self._command(actor, lambda ctx: instances.start(ctx, process_key, business_key,
+                                                                data))
+
+    def cancel(self, instance_id: str, reason: str, *, actor: Actor) -> Instance:
+        return self._command(actor, lambda ctx: instances.cancel(ctx, instance_id, reason))
+
+    def complete_task(self, task_id: str, data: dict[str, Any] | None = None, *,
+                      actor: Actor) -> Task:
+        return self._command(actor, lambda ctx: tasks.complete(ctx, task_id, data))
+
+    def claim(self, task_id: str, *, actor: Actor) -> Task:
+        return self._command(actor, lambda ctx: tasks.claim(ctx, task_id))
+
+    def unclaim(self, task_id: str, *, actor: Actor) -> Task:
+        return self._command(actor, lambda ctx: tasks.unclaim(ctx, task_id))
+
+    def assign(self, task_id: str, user_id: str, *, actor: Actor) -> Task:
+        return self._command(actor, lambda ctx: tasks.assign(ctx, task_id, user_id))
+
+    def correlate(self, name: str, *, actor: Actor, instance_id: str | None = None,
+                  business_key: str | None = None, data: dict[str, Any] | None = None
+                  ) -> list[Instance]:
+        return self._command(actor, lambda ctx: messages.correlate(
+            ctx, name, instance_id, business_key, data))
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    def executor(self, worker_id: str | None = None):
+        from engine.executor import JobExecutor
+
+        return JobExecutor(self, worker_id)
+
+    def run_jobs(self, max_jobs: int | None = None) -> int:
+        """Run due jobs in this process until none is due; return how many ran."""
+        return self.executor().run_due(max_jobs)
+
+    def complete_external_job(self, job_id: int, output: dict[str, Any] | None = None, *,
+                              actor: Actor) -> Job:
+        from handlers import HandlerResult
+
+        return self._command(actor, lambda ctx: jobs.succeed(
+            ctx, job_id, None, HandlerResult(output=output or {})))
+
+    def retry_incident(self, incident_id: int, *, actor: Actor) -> Incident:
+        return self._command(actor, lambda ctx: jobs.retry_incident(ctx, incident_id))
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def read(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a function of :mod:`engine.queries` in a read-only session."""
+        return self._read(lambda ctx: query(ctx.session, *args, **kwargs))
+
+    def instance(self, instance_id: str) -> Instance:
+        return self._read(lambda ctx: instances.get(ctx, instance_id))
+
+    def task(self, task_id: str) -> Task:
+        return self._read(lambda ctx: tasks.get(ctx, task_id))
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def model_files(paths: Sequence[str | Path]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in MODEL_SUFFIXES
+                            and "tests" not in p.relative_to(path).parts[:-1])
+        elif path.exists():
+            found.append(path)
+        else:
+            raise NotFound(f"no such file or directory: {path}")
+    return found

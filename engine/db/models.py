@@ -1,0 +1,209 @@
+"""The tables of biflow, as SQLAlchemy 2 typed models.
+
+Every command writes its instance, inbox rows, jobs, waits and audit events in one
+transaction (see :mod:`engine.db.uow`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from engine.db.types import JsonType, UtcDateTime
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JsonType,
+                           list[Any]: JsonType}
+
+
+class Definition(Base):
+    """One deployed version of a process (``kind='bpmn'``) or decision (``kind='dmn'``)."""
+
+    __tablename__ = "definitions"
+    __table_args__ = (UniqueConstraint("kind", "key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    key: Mapped[str] = mapped_column(String(255))
+    version: Mapped[int]
+    name: Mapped[str | None] = mapped_column(String(255))
+    file_name: Mapped[str] = mapped_column(String(255))
+    xml: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    #: ``kind:key`` of the processes and decisions it calls that its file does not define
+    calls: Mapped[list[Any]]
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class Instance(Base):
+    """A running or ended process instance: SpiffWorkflow's state without the spec."""
+
+    __tablename__ = "instances"
+    __table_args__ = (
+        Index("ix_instances_key_state", "process_key", "state"),
+        Index("ix_instances_business_key", "business_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    process_key: Mapped[str] = mapped_column(String(255))
+    process_version: Mapped[int]
+    business_key: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))
+    #: definition ids of the called processes and decisions, pinned at start
+    pinned: Mapped[list[Any]]
+    workflow: Mapped[str] = mapped_column(Text)
+    started_by: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Task(Base):
+    """The inbox: one row per user task, kept in step with its instance."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_instance_state", "instance_id", "state"),
+        Index("ix_tasks_state_assignee_due", "state", "assignee", "due_at"),
+        Index("ix_tasks_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"))
+    element_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(255))
+    process_key: Mapped[str] = mapped_column(String(255))
+    process_version: Mapped[int]
+    business_key: Mapped[str | None] = mapped_column(String(255))
+    candidate_groups: Mapped[list[Any]]
+    candidate_users: Mapped[list[Any]]
+    assignee: Mapped[str | None] = mapped_column(String(255))
+    due_at: Mapped[datetime | None]
+    follow_up_at: Mapped[datetime | None]
+    priority: Mapped[int] = mapped_column(default=50)
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    completed_by: Mapped[str | None] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TaskCandidate(Base):
+    """``group:NAME`` or ``user:NAME`` for each ready task; indexed for inbox queries.
+
+    Rows exist only while their task is ready, so the index stays the size of the open work.
+    """
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (Index("ix_task_candidates_candidate", "candidate", "task_id"),)
+
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
+    candidate: Mapped[str] = mapped_column(String(300), primary_key=True)
+
+
+class Wait(Base):
+    """What an instance waits for: a message by name, or a timer by due time."""
+
+    __tablename__ = "waits"
+    __table_args__ = (
+        Index("ix_waits_message", "kind", "message_name"),
+        Index("ix_waits_due", "kind", "due_at"),
+        Index("ix_waits_instance", "instance_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"))
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    message_name: Mapped[str | None] = mapped_column(String(255))
+    due_at: Mapped[datetime | None]
+
+
+class Job(Base):
+    """A service task to run: by a handler in ``handlers/`` or by an external worker."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"))
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    element_id: Mapped[str] = mapped_column(String(255))
+    topic: Mapped[str] = mapped_column(String(255))
+    #: pending (a handler runs it), external (a worker must), done, incident, cancelled
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=3)
+    due_at: Mapped[datetime]
+    locked_by: Mapped[str | None] = mapped_column(String(255))
+    lock_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Incident(Base):
+    """Work that needs a person: a job out of retries, a model that failed at run time."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_open", "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class OutboxMessage(Base):
+    """What handlers asked to send (notifications, denial notices), recorded with content."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("instances.id"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    topic: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str | None] = mapped_column(String(500))
+    subject: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """Append-only trail: who did what, when, with which data; hash-chained per instance."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_instance", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[str | None] = mapped_column(String(36))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    actor: Mapped[str | None] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

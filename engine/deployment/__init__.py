@@ -1,0 +1,1 @@
+"""Deployment: check models, store versions, build and cache their parsed specs."""

@@ -1,0 +1,101 @@
+"""Parsed specs of deployed versions, parsed once and cached in memory.
+
+A bundle is what one instance runs: the process spec of its definition version plus the
+specs of the processes it calls and the decisions it evaluates, pinned when it started.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+
+from engine.deployment.documents import Document
+from engine.dialect import BiflowParser
+from engine.dialect.specs import ProcessMeta
+from engine.forms import Form
+
+
+@dataclass
+class SpecBundle:
+    key: str
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+    _forms: dict[str, Form] = field(default_factory=dict, repr=False)
+
+    @property
+    def meta(self) -> ProcessMeta:
+        return getattr(self.spec, "meta", None) or ProcessMeta()
+
+    @cached_property
+    def start_form(self) -> Form:
+        for task_spec in self.spec.task_specs.values():
+            form = getattr(task_spec, "form", None)
+            if isinstance(task_spec, StartEvent) and form is not None and form.fields:
+                return self.form_of(task_spec)
+        return Form()
+
+    def form_of(self, task_spec) -> Form:
+        """The validating form of a task spec (cached; specs are shared and immutable)."""
+        cache_key = f"{task_spec._wf_spec.name}/{task_spec.name}"
+        form = self._forms.get(cache_key)
+        if form is None:
+            form = Form.from_spiff(getattr(task_spec, "form", None))
+            self._forms[cache_key] = form
+        return form
+
+
+def new_parser(docs: Iterable[Document]) -> BiflowParser:
+    """A parser loaded with the documents (each content once), BPMN and DMN alike."""
+    parser = BiflowParser()
+    seen: set[str] = set()
+    for doc in docs:
+        if doc.content_hash in seen:
+            continue
+        seen.add(doc.content_hash)
+        if doc.kind == "dmn":
+            parser.add_dmn_xml(doc.root, filename=doc.file)
+        else:
+            parser.add_bpmn_xml(doc.root, filename=doc.file)
+    return parser
+
+
+def build_bundle(key: str, docs: Iterable[Document]) -> SpecBundle:
+    parser = new_parser(docs)
+    spec = parser.get_spec(key)
+    return SpecBundle(key, spec, parser.get_subprocess_specs(key))
+
+
+class SpecCache:
+    """Least-recently-used cache of bundles, keyed by the definition ids they are built from."""
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self.maxsize = maxsize
+        self._bundles: OrderedDict[tuple[int, ...], SpecBundle] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, ids: tuple[int, ...]) -> SpecBundle | None:
+        with self._lock:
+            bundle = self._bundles.get(ids)
+            if bundle is not None:
+                self._bundles.move_to_end(ids)
+            return bundle
+
+    def put(self, ids: tuple[int, ...], bundle: SpecBundle) -> SpecBundle:
+        with self._lock:
+            existing = self._bundles.get(ids)
+            if existing is not None:
+                return existing
+            self._bundles[ids] = bundle
+            while len(self._bundles) > self.maxsize:
+                self._bundles.popitem(last=False)
+            return bundle
+
+    def clear(self) -> None:
+        with self._lock:
+            self._bundles.clear()

@@ -1,0 +1,51 @@
+"""Message events whose payload lands in the instance data as plain variables.
+
+SpiffWorkflow's Camunda message stores a payload under ``<element>_Response``; process
+owners expect the message's fields as variables (as Camunda's REST API does). With
+``camunda:resultVariable`` set, the payload goes under that one name instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.camunda.specs.event_definitions import (
+    MessageEventDefinition as CamundaMessageEventDefinition,
+)
+
+
+class MessageEventDefinition(CamundaMessageEventDefinition):
+    def throw(self, my_task) -> None:
+        payload: Any = {}
+        if self.expression:
+            payload = my_task.workflow.script_engine.evaluate(my_task, self.expression)
+        event = BpmnEvent(self, payload={"payload": payload, "result_var": self.result_var})
+        my_task.workflow.top_workflow.catch(event)
+
+    def update_internal_data(self, my_task, event) -> None:
+        my_task.internal_data[self.name] = dict(event.payload or {})
+
+    def update_task_data(self, my_task) -> None:
+        event_data = my_task.internal_data.get(self.name) or {}
+        payload = event_data.get("payload")
+        target = self.result_var or event_data.get("result_var")
+        if target:
+            my_task.data[target] = payload
+        elif isinstance(payload, dict):
+            my_task.set_data(**payload)
+
+
+def message_event(name: str, payload: dict[str, Any] | None) -> BpmnEvent:
+    """The event the engine delivers when an outside party sends message ``name``."""
+    return BpmnEvent(MessageEventDefinition(name),
+                     payload={"payload": dict(payload or {}), "result_var": None})
+
+
+class MergingMessagesMixin:
+    """Mixed into each event parser so that its message events use the class above."""
+
+    def parse_message_event(self, message_event):
+        parsed = super().parse_message_event(message_event)
+        return MessageEventDefinition(parsed.name, parsed.correlation_properties,
+                                      parsed.expression, parsed.result_var)

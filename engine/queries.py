@@ -1,0 +1,153 @@
+"""The read side: inbox, instances, trail, incidents, outbox. Never loads a workflow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.db.models import (
+    AuditEvent,
+    Incident,
+    Instance,
+    OutboxMessage,
+    Task,
+    TaskCandidate,
+    Wait,
+)
+from engine.errors import ValidationFailed
+from engine.identity import Actor
+
+MAX_LIMIT = 200
+TASK_SORTS = {"due": Task.due_at, "created": Task.created_at, "priority": Task.priority}
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """Filters of the inbox. ``None`` means "no filter"."""
+
+    assignee: str | None = None
+    candidate_group: str | None = None
+    unassigned: bool | None = None
+    process_key: str | None = None
+    business_key: str | None = None
+    instance_id: str | None = None
+    state: str = "ready"
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    overdue: bool | None = None
+    sort: str = "due"
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    total: int
+
+
+def candidates_of(actor: Actor) -> list[str]:
+    return [f"user:{actor.user_id}", *(f"group:{g}" for g in sorted(actor.groups))]
+
+
+def may_work_on_clause(actor: Actor):
+    """Assigned to the actor, or unassigned with the actor or a group of theirs as candidate."""
+    candidate_tasks = select(TaskCandidate.task_id).where(
+        TaskCandidate.candidate.in_(candidates_of(actor)))
+    return or_(Task.assignee == actor.user_id,
+               and_(Task.assignee.is_(None), Task.id.in_(candidate_tasks)))
+
+
+def tasks(session: Session, actor: Actor, query: TaskQuery, now: datetime) -> Page:
+    if query.state not in ("ready", "completed", "cancelled"):
+        raise ValidationFailed("unknown state",
+                               details={"state": ["ready, completed or cancelled"]})
+    if not 1 <= query.limit <= MAX_LIMIT or query.offset < 0:
+        raise ValidationFailed("bad paging", details={"limit": [f"1 to {MAX_LIMIT}"]})
+    descending = query.sort.startswith("-")
+    column = TASK_SORTS.get(query.sort.lstrip("-"))
+    if column is None:
+        raise ValidationFailed("unknown sort", details={"sort": [
+            "due, created or priority, with '-' for descending"]})
+    conditions = [Task.state == query.state]
+    if not actor.is_admin:
+        if query.state == "ready":
+            conditions.append(may_work_on_clause(actor))
+        else:
+            conditions.append(or_(Task.completed_by == actor.user_id,
+                                  Task.assignee == actor.user_id))
+    if query.assignee is not None:
+        conditions.append(Task.assignee == (actor.user_id if query.assignee == "me"
+                                            else query.assignee))
+    if query.candidate_group is not None:
+        conditions.append(Task.id.in_(select(TaskCandidate.task_id).where(
+            TaskCandidate.candidate == f"group:{query.candidate_group}")))
+    if query.unassigned is not None:
+        conditions.append(Task.assignee.is_(None) if query.unassigned
+                          else Task.assignee.is_not(None))
+    for value, column_ in ((query.process_key, Task.process_key),
+                           (query.business_key, Task.business_key),
+                           (query.instance_id, Task.instance_id)):
+        if value is not None:
+            conditions.append(column_ == value)
+    if query.due_before is not None:
+        conditions.append(Task.due_at < query.due_before)
+    if query.due_after is not None:
+        conditions.append(Task.due_at > query.due_after)
+    if query.overdue is not None:
+        conditions.append(Task.due_at < now if query.overdue
+                          else or_(Task.due_at.is_(None), Task.due_at >= now))
+    total = session.scalar(select(func.count()).select_from(Task).where(*conditions)) or 0
+    order = column.desc() if descending else column.asc()
+    rows = session.scalars(
+        select(Task).where(*conditions)
+        .order_by(column.is_(None), order, Task.created_at, Task.id)
+        .limit(query.limit).offset(query.offset))
+    return Page(list(rows), total)
+
+
+def ready_tasks_of(session: Session, instance_id: str) -> list[Task]:
+    return list(session.scalars(select(Task).where(Task.instance_id == instance_id,
+                                                   Task.state == "ready")
+                                .order_by(Task.created_at, Task.id)))
+
+
+def waits_of(session: Session, instance_id: str) -> list[Wait]:
+    return list(session.scalars(select(Wait).where(Wait.instance_id == instance_id)
+                                .order_by(Wait.id)))
+
+
+def instances(session: Session, *, process_key: str | None = None, state: str | None = None,
+              business_key: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+    conditions = []
+    for value, column in ((process_key, Instance.process_key), (state, Instance.state),
+                          (business_key, Instance.business_key)):
+        if value is not None:
+            conditions.append(column == value)
+    total = session.scalar(select(func.count()).select_from(Instance).where(*conditions)) or 0
+    rows = session.scalars(select(Instance).where(*conditions)
+                           .order_by(Instance.created_at.desc(), Instance.id)
+                           .limit(min(limit, MAX_LIMIT)).offset(offset))
+    return Page(list(rows), total)
+
+
+def events(session: Session, instance_id: str) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
+                                .order_by(AuditEvent.id)))
+
+
+def incidents(session: Session, open_only: bool = True) -> list[Incident]:
+    query = select(Incident).order_by(Incident.id)
+    if open_only:
+        query = query.where(Incident.resolved_at.is_(None))
+    return list(session.scalars(query))
+
+
+def outbox(session: Session, instance_id: str | None = None) -> list[OutboxMessage]:
+    query = select(OutboxMessage).order_by(OutboxMessage.id)
+    if instance_id is not None:
+        query = query.where(OutboxMessage.instance_id == instance_id)
+    return list(session.scalars(query))

@@ -1,0 +1,1 @@
+"""Running instances: start, complete, claim, message, cancel; one transaction each."""

@@ -1,0 +1,36 @@
+"""What a command needs: its session, its moment, its actor and the engine's shared parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from engine.deployment.bundle import SpecCache
+from engine.expressions import Sandbox
+from engine.expressions.spiff import SandboxedScriptEngine
+from engine.identity import Actor
+from engine.runtime.state import WorkflowState
+from handlers.registry import Registry
+
+
+@dataclass(frozen=True)
+class Services:
+    """Long-lived, thread-safe parts shared by every command."""
+
+    sandbox: Sandbox
+    script_engine: SandboxedScriptEngine
+    specs: SpecCache
+    state: WorkflowState
+    handlers: Registry
+    job_max_attempts: int = 3
+    job_backoff_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class Context:
+    session: Session
+    now: datetime
+    actor: Actor
+    services: Services

@@ -1,0 +1,143 @@
+"""Service-task jobs: claiming with a lease, finishing with the handler's output, retries,
+incidents.
+
+A job is claimed in a short transaction (a lease: owner and expiry; ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL), its handler runs outside any transaction, and its result is
+applied in a transaction of its own. A worker that dies leaves a lease that expires.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import UUID
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import or_, select
+
+from engine import audit
+from engine.db.models import Incident, Job, OutboxMessage
+from engine.errors import Conflict, Forbidden, NotFound
+from engine.runtime.context import Context
+from engine.runtime.loaded import load, run, save
+from engine.runtime.state import refuse_reserved_keys
+from handlers.registry import HandlerContext, HandlerResult
+
+MAX_ERROR_LENGTH = 4000
+
+
+def claim_due(ctx: Context, worker: str, limit: int, lease: timedelta) -> list[int]:
+    query = (select(Job).where(Job.state == "pending", Job.due_at <= ctx.now,
+                               or_(Job.lock_expires_at.is_(None), Job.lock_expires_at < ctx.now))
+             .order_by(Job.due_at, Job.id).limit(limit))
+    if ctx.session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    jobs = list(ctx.session.scalars(query))
+    for job in jobs:
+        job.locked_by = worker
+        job.lock_expires_at = ctx.now + lease
+        job.updated_at = ctx.now
+    return [job.id for job in jobs]
+
+
+def _job(ctx: Context, job_id: int) -> Job:
+    job = ctx.session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job with id {job_id}")
+    return job
+
+
+def handler_context(ctx: Context, job_id: int) -> HandlerContext:
+    """What the handler of a job may see: a copy of the task data, its properties."""
+    job = _job(ctx, job_id)
+    loaded = load(ctx, job.instance_id)
+    task = loaded.workflow.get_task_from_id(UUID(job.task_id))
+    return HandlerContext(
+        instance_id=job.instance_id, business_key=loaded.row.business_key,
+        element_id=job.element_id, topic=job.topic, data=dict(task.data),
+        properties=task.task_spec.properties, idempotency_key=f"job-{job.id}",
+        attempt=job.attempts + 1, now=ctx.now,
+    )
+
+
+def succeed(ctx: Context, job_id: int, worker: str | None, result: HandlerResult) -> Job:
+    """Complete the job's service task with the handler's (or external worker's) output."""
+    job = _job(ctx, job_id)
+    if job.state == "external":
+        if worker is not None:
+            raise Conflict("the job waits for an external worker")
+    elif job.state != "pending" or job.locked_by != worker:
+        raise Conflict(f"the job is {job.state} and not leased to this worker")
+    output = dict(result.output)
+    refuse_reserved_keys(output)
+    loaded = load(ctx, job.instance_id)
+    task = loaded.workflow.get_task_from_id(UUID(job.task_id))
+    if task is None or task.state != TaskState.READY:
+        job.state = "cancelled"
+        job.updated_at = ctx.now
+        return job
+
+    def step(workflow) -> None:
+        task.set_data(**output)
+        workflow.run_task_from_id(task.id)
+
+    run(loaded, step)
+    save(ctx, loaded)
+    job.state = "done"
+    job.locked_by = job.lock_expires_at = None
+    job.updated_at = ctx.now
+    for message in result.messages:
+        ctx.session.add(OutboxMessage(
+            instance_id=job.instance_id, task_id=job.task_id, topic=job.topic,
+            channel=message.channel, recipient=message.recipient, subject=message.subject,
+            body=message.body, payload=dict(message.payload), created_at=ctx.now))
+    audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="job.completed",
+                 instance_id=job.instance_id, task_id=job.task_id, element_id=job.element_id,
+                 data={"topic": job.topic, "output": output, "attempt": job.attempts + 1})
+    return job
+
+
+def fail(ctx: Context, job_id: int, worker: str | None, error: str, *,
+         backoff_seconds: float, final: bool = False) -> Job:
+    """Count a failed attempt: retry later with exponential backoff, or open an incident."""
+    job = _job(ctx, job_id)
+    if job.state != "pending" or (worker is not None and job.locked_by != worker):
+        return job
+    job.attempts += 1
+    job.last_error = error[:MAX_ERROR_LENGTH]
+    job.locked_by = job.lock_expires_at = None
+    job.updated_at = ctx.now
+    if final or job.attempts >= job.max_attempts:
+        job.state = "incident"
+        ctx.session.add(Incident(instance_id=job.instance_id, job_id=job.id,
+                                 element_id=job.element_id, kind="job_failed",
+                                 message=job.last_error, created_at=ctx.now))
+        action = "incident.opened"
+    else:
+        job.due_at = ctx.now + timedelta(seconds=backoff_seconds * 2 ** (job.attempts - 1))
+        action = "job.failed"
+    audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action=action,
+                 instance_id=job.instance_id, task_id=job.task_id, element_id=job.element_id,
+                 data={"topic": job.topic, "attempt": job.attempts, "error": job.last_error})
+    return job
+
+
+def retry_incident(ctx: Context, incident_id: int) -> Incident:
+    if not ctx.actor.is_admin:
+        raise Forbidden("only an admin may retry an incident")
+    incident = ctx.session.get(Incident, incident_id)
+    if incident is None:
+        raise NotFound(f"no incident with id {incident_id}")
+    if incident.resolved_at is not None:
+        raise Conflict("the incident is already resolved")
+    incident.resolved_at = ctx.now
+    incident.resolved_by = ctx.actor.user_id
+    if incident.job_id is not None:
+        job = _job(ctx, incident.job_id)
+        job.state = "pending"
+        job.attempts = 0
+        job.due_at = ctx.now
+        job.updated_at = ctx.now
+    audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="incident.retried",
+                 instance_id=incident.instance_id, element_id=incident.element_id,
+                 data={"incident_id": incident.id})
+    return incident

@@ -1,0 +1,73 @@
+"""Loading an instance into SpiffWorkflow, running it, and saving it back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from sqlalchemy import select
+
+from engine.db.models import Instance
+from engine.deployment.bundle import SpecBundle
+from engine.deployment.repository import load_bundle
+from engine.errors import NotFound, ProcessError
+from engine.expressions import ExpressionError
+from engine.runtime import sync
+from engine.runtime.context import Context
+
+T = TypeVar("T")
+
+
+@dataclass
+class Loaded:
+    row: Instance
+    workflow: BpmnWorkflow
+    bundle: SpecBundle
+
+
+def bundle_of(ctx: Context, row: Instance) -> SpecBundle:
+    return load_bundle(ctx.session, ctx.services.specs, row.definition_id, list(row.pinned))
+
+
+def load(ctx: Context, instance_id: str) -> Loaded:
+    row = ctx.session.scalars(select(Instance).where(Instance.id == instance_id)).first()
+    if row is None:
+        raise NotFound(f"no instance with id '{instance_id}'")
+    bundle = bundle_of(ctx, row)
+    workflow = ctx.services.state.loads(row.workflow, bundle, ctx.services.script_engine)
+    return Loaded(row, workflow, bundle)
+
+
+def run(loaded: Loaded, step: Callable[[BpmnWorkflow], T]) -> T:
+    """Run ``step`` then the engine steps; model failures become :class:`ProcessError`."""
+    try:
+        result = step(loaded.workflow)
+        loaded.workflow.do_engine_steps()
+        return result
+    except SpiffWorkflowException as exc:
+        raise _process_error(exc) from exc
+    except ExpressionError as exc:
+        raise ProcessError(f"an expression failed: {exc.message}",
+                           details={"expression": exc.expression}) from exc
+
+
+def _process_error(exc: SpiffWorkflowException) -> ProcessError:
+    task = getattr(exc, "task", None)
+    spec = getattr(task, "task_spec", None) or getattr(exc, "task_spec", None)
+    cause = exc.__cause__ or exc.__context__
+    reason = getattr(cause, "message", None) or str(cause or exc)
+    element_id = getattr(spec, "bpmn_id", None)
+    message = f"the model failed at '{element_id}': {reason}" if element_id else str(exc)
+    return ProcessError(message, details={"element_id": element_id,
+                                          "element_name": getattr(spec, "bpmn_name", None),
+                                          "reason": reason})
+
+
+def save(ctx: Context, loaded: Loaded) -> None:
+    """Bring inbox rows, jobs and waits in step with the workflow, then store its state."""
+    sync.synchronise(ctx, loaded.row, loaded.workflow, loaded.bundle)
+    loaded.row.workflow = ctx.services.state.dumps(loaded.workflow)
+    loaded.row.updated_at = ctx.now

@@ -1,0 +1,46 @@
+"""Delivering a message from an outside party to the instances that wait for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from engine import audit
+from engine.db.models import Instance, Wait
+from engine.dialect.messages import message_event
+from engine.errors import NotFound, ValidationFailed
+from engine.runtime.context import Context
+from engine.runtime.loaded import load, run, save
+from engine.runtime.state import refuse_reserved_keys
+
+
+def correlate(ctx: Context, name: str, instance_id: str | None, business_key: str | None,
+              data: dict[str, Any] | None) -> list[Instance]:
+    """Deliver message ``name`` to the instance(s) named; raise NotFound when none waits."""
+    if not name:
+        raise ValidationFailed("a message name is required", details={"name": ["required"]})
+    if instance_id is None and business_key is None:
+        raise ValidationFailed("name the instance_id or the business_key the message is for",
+                               details={"instance_id": ["instance_id or business_key required"]})
+    refuse_reserved_keys(data or {})
+    query = (select(Wait.instance_id).join(Instance, Instance.id == Wait.instance_id)
+             .where(Wait.kind == "message", Wait.message_name == name,
+                    Instance.state == "running").distinct())
+    if instance_id is not None:
+        query = query.where(Instance.id == instance_id)
+    if business_key is not None:
+        query = query.where(Instance.business_key == business_key)
+    targets = sorted(ctx.session.scalars(query))
+    if not targets:
+        raise NotFound(f"no running instance waits for message '{name}'")
+    reached = []
+    for target in targets:
+        loaded = load(ctx, target)
+        run(loaded, lambda workflow: workflow.send_event(message_event(name, data)))
+        save(ctx, loaded)
+        audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id,
+                     action="message.received", instance_id=target,
+                     data={"name": name, "data": data or {}})
+        reached.append(loaded.row)
+    return reached

@@ -1,0 +1,74 @@
+"""SpiffWorkflow state without the spec: the spec comes from the pinned definition version."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+
+from engine.deployment.bundle import SpecBundle
+from engine.errors import ValidationFailed
+
+#: Keys SpiffWorkflow's serializer treats as object markers; refused in user data.
+RESERVED_DATA_KEYS = frozenset({"typename"})
+
+
+class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct: dict[str, Any], spec=None, subprocess_specs=None) -> BpmnWorkflow:
+        dct.pop("spec", None)
+        dct.pop("subprocess_specs", None)
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], _uuid, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(_uuid(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _uuid(text: str) -> UUID:
+    return UUID(text)
+
+
+class WorkflowState:
+    """Dumps and loads workflows; one per engine (the registry is reusable)."""
+
+    def __init__(self) -> None:
+        config = dict(CAMUNDA_CONFIG)
+        config[BpmnWorkflow] = _SpeclessWorkflowConverter
+        self._serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+    def dumps(self, workflow: BpmnWorkflow) -> str:
+        return self._serializer.serialize_json(workflow)
+
+    def loads(self, text: str, bundle: SpecBundle, script_engine) -> BpmnWorkflow:
+        dct = json.loads(text)
+        self._serializer.migrate(dct)
+        workflow = self._serializer.from_dict(dct, spec=bundle.spec,
+                                              subprocess_specs=bundle.subprocess_specs)
+        workflow.script_engine = script_engine
+        return workflow
+
+
+def refuse_reserved_keys(data: Any, path: str = "data") -> None:
+    """Refuse user data that SpiffWorkflow's serializer would take for an object."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in RESERVED_DATA_KEYS:
+                raise ValidationFailed(f"'{key}' is a reserved key",
+                                       details={f"{path}.{key}": ["reserved key"]})
+            refuse_reserved_keys(value, f"{path}.{key}")
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            refuse_reserved_keys(value, f"{path}[{index}]")
