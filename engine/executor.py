@@ -9,9 +9,10 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from engine.errors import Conflict, ProcessError
+from engine.errors import Conflict, NotFound, ProcessError, ValidationFailed
 from engine.identity import SYSTEM
 from engine.runtime import jobs
+from engine.runtime.state import refuse_reserved_keys
 from handlers import as_result
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class JobExecutor:
             if handler is None:
                 raise LookupError(f"no handler for topic '{context.topic}'")
             result = as_result(handler(context))
+            refuse_reserved_keys(result.output)
         except Exception as exc:  # a handler may fail in any way: that is an attempt
             log.warning("job %s failed: %s", job_id, exc)
             self._fail(job_id, f"{type(exc).__name__}: {exc}")
@@ -65,7 +67,7 @@ class JobExecutor:
                 self.engine._command(SYSTEM, lambda ctx: jobs.succeed(
                     ctx, job_id, self.worker_id, result))
                 return
-            except ProcessError as exc:
+            except (ProcessError, ValidationFailed, NotFound) as exc:
                 self._fail(job_id, exc.message, final=True)
                 return
             except Conflict:

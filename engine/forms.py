@@ -8,6 +8,7 @@ fields, with the right types, within its constraints. Dates travel as ISO 8601 s
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +23,11 @@ from engine.errors import ValidationFailed
 FIELD_TYPES = ("string", "long", "double", "boolean", "date", "enum")
 CONSTRAINTS = ("required", "readonly", "minlength", "maxlength", "min", "max", "pattern")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+#: Constraints that only make sense (and only validate without crashing) for some types.
+_CONSTRAINT_TYPES = {
+    "minlength": ("string", "enum", "date"), "maxlength": ("string", "enum", "date"),
+    "pattern": ("string", "enum", "date"), "min": ("long", "double"), "max": ("long", "double"),
+}
 
 
 class _StrictBoolean(fields.Field):
@@ -204,6 +210,10 @@ def problems(spiff_form) -> list[tuple[str | None, str]]:
                 found.append((fid, f"form field '{fid}': unknown constraint '{rule.name}'; "
                               f"allowed: {', '.join(CONSTRAINTS)}"))
                 continue
+            if field.type not in _CONSTRAINT_TYPES.get(rule.name, FIELD_TYPES):
+                found.append((fid, f"form field '{fid}': constraint '{rule.name}' does not "
+                              f"apply to a {field.type} field"))
+                continue
             message = _constraint_problem(rule.name, rule.config)
             if message:
                 found.append((fid, f"form field '{fid}': {message}"))
@@ -221,8 +231,10 @@ def _constraint_problem(name: str, config: str | None) -> str | None:
             return f"'{name}' needs a whole number, got '{config}'"
     elif name in ("min", "max"):
         try:
-            float(config or "")
+            finite = math.isfinite(float(config or ""))
         except ValueError:
+            finite = False
+        if not finite:
             return f"'{name}' needs a number, got '{config}'"
     elif name == "pattern":
         try:
@@ -236,7 +248,8 @@ def _field_from_spiff(field) -> FormField:
     rules = {rule.name: rule.config for rule in field.validation}
     kind = field.type
     options = tuple((o.id, o.name or o.id) for o in getattr(field, "options", ()))
-    number = int if kind == "long" else float
+    # A long field's bounds are whole: at least 1.5 means at least 2.
+    lower, upper = (math.ceil, math.floor) if kind == "long" else (float, float)
     built = FormField(
         id=field.id,
         type=kind,
@@ -245,8 +258,8 @@ def _field_from_spiff(field) -> FormField:
         readonly="readonly" in rules and (rules["readonly"] or "true").lower() != "false",
         minlength=int(rules["minlength"]) if "minlength" in rules else None,
         maxlength=int(rules["maxlength"]) if "maxlength" in rules else None,
-        minimum=number(float(rules["min"])) if "min" in rules else None,
-        maximum=number(float(rules["max"])) if "max" in rules else None,
+        minimum=lower(float(rules["min"])) if "min" in rules else None,
+        maximum=upper(float(rules["max"])) if "max" in rules else None,
         pattern=rules.get("pattern"),
         options=options,
     )

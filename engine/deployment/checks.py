@@ -15,7 +15,9 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
+from engine import forms
 from engine.deployment.documents import BPMN_NS, CAMUNDA_NS, Document
+from engine.dialect.parser import read_form
 from engine.dialect.specs import split_list
 from engine.errors import Problem
 from engine.expressions import ExpressionError, check
@@ -70,7 +72,8 @@ class _Checker:
             _xsd().validate(self.doc.root, self.doc.file)
         except ValidationException as exc:
             line = f" (line {exc.line_number})" if exc.line_number else ""
-            self.add(None, f"does not conform to the BPMN 2.0 schema{line}: {exc}")
+            detail = str(exc).strip().rstrip(". ")
+            self.add(None, f"does not conform to the BPMN 2.0 schema{line}: {detail}")
             return self.problems
         self.messages = {m.get("id"): m.get("name") for m in self.doc.xpath(".//bpmn:message")}
         for process in self.doc.executable_processes():
@@ -98,7 +101,11 @@ class _Checker:
 
     # -- element checks ------------------------------------------------------------------
 
+    def check_startEvent(self, node: etree._Element, _lanes: set[str]) -> None:
+        self.form(node)
+
     def check_userTask(self, node: etree._Element, lanes: set[str]) -> None:
+        self.form(node)
         has_candidates = any(split_list(node.get(_c(a)))
                              for a in ("candidateGroups", "candidateUsers", "assignee"))
         if not has_candidates and node.get("id") not in lanes:
@@ -182,6 +189,10 @@ class _Checker:
             self.expression(parent.getparent(), node.text, "the event condition")
 
     # -- shared --------------------------------------------------------------------------
+
+    def form(self, node: etree._Element) -> None:
+        for _field_id, message in forms.problems(read_form(node)):
+            self.add(node, message)
 
     def date_value(self, node: etree._Element, value: str, what: str) -> None:
         text = value.strip()

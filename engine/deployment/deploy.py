@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.db.models import Definition
-from engine.deployment import forms_check
 from engine.deployment.bundle import new_parser
 from engine.deployment.checks import called_keys, check_document
 from engine.deployment.documents import Document, parse_document
@@ -78,11 +77,9 @@ def _check_keys(docs: list[Document]) -> list[Problem]:
 def _check_with_spiff(session: Session, docs: list[Document]) -> list[Problem]:
     """Let SpiffWorkflow parse every process with what it calls; report its refusals."""
     called, missing = resolve_calls(session, docs)
-    problems = [Problem(docs[0].file, None, None,
-                        f"calls '{ref.split(':', 1)[1]}', which is neither in this deployment "
-                        "nor deployed") for ref in missing]
-    if problems:
-        return problems
+    if missing:
+        return [_missing_callee(docs, ref) for ref in missing]
+    problems: list[Problem] = []
     all_docs = docs + [document_of(d) for d in called]
     try:
         parser = new_parser(all_docs)
@@ -91,15 +88,24 @@ def _check_with_spiff(session: Session, docs: list[Document]) -> list[Problem]:
     for doc in docs:
         for process in doc.executable_processes():
             try:
-                spec = parser.get_spec(process.get("id"))
-                subprocess_specs = parser.get_subprocess_specs(process.get("id"))
+                parser.get_spec(process.get("id"))
+                parser.get_subprocess_specs(process.get("id"))
             except ValidationException as exc:
                 problems.append(_from_spiff(exc, doc.file))
-                continue
-            for each in (spec, *subprocess_specs.values()):
-                if each.file == doc.file or each is spec:
-                    problems += forms_check.check_spec(doc.file, each)
     return problems
+
+
+def _missing_callee(docs: list[Document], ref: str) -> Problem:
+    kind, key = ref.split(":", 1)
+    what = "process" if kind == "bpmn" else "decision"
+    for doc in docs:
+        path = (f".//bpmn:callActivity[@calledElement='{key}']" if kind == "bpmn"
+                else f".//bpmn:businessRuleTask[@camunda:decisionRef='{key}']")
+        for element in doc.xpath(path):
+            return Problem(doc.file, element.get("id"), element.get("name"),
+                           f"calls the {what} '{key}', which is neither in this deployment "
+                           "nor deployed")
+    return Problem(docs[0].file, None, None, f"the {what} '{key}' is not deployed")
 
 
 def _from_spiff(exc: ValidationException, default_file: str) -> Problem:

@@ -68,6 +68,8 @@ def parse_document(file: str, content: bytes) -> tuple[Document | None, list[Pro
     if len(content) > MAX_FILE_BYTES:
         return None, [Problem(name, None, None,
                               f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")]
+    if b"<!DOCTYPE" in content[:4096].upper():
+        return None, [Problem(name, None, None, "DOCTYPE declarations are not allowed")]
     try:
         tree = etree.fromstring(content, _parser()).getroottree()
     except etree.XMLSyntaxError as exc:

@@ -45,13 +45,15 @@ from engine.dialect.specs import (
 )
 
 CAMUNDA = "{" + CAMUNDA_MODEL_NS + "}"
+NSMAP = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "camunda": CAMUNDA_MODEL_NS}
 
 
-def read_form(parser) -> Form:
-    """Read ``camunda:formData`` of the parser's node into SpiffWorkflow's form classes."""
+def read_form(node) -> Form:
+    """Read the ``camunda:formData`` of an element into SpiffWorkflow's form classes."""
     form = Form()
-    form.key = parser.attribute("formKey", "camunda") or ""
-    for xml_field in parser.xpath("./bpmn:extensionElements/camunda:formData/camunda:formField"):
+    form.key = node.get(f"{CAMUNDA}formKey") or ""
+    path = "./bpmn:extensionElements/camunda:formData/camunda:formField"
+    for xml_field in node.xpath(path, namespaces=NSMAP):
         field = EnumFormField() if xml_field.get("type") == "enum" else FormField()
         field.id = xml_field.get("id")
         field.type = xml_field.get("type")
@@ -86,7 +88,7 @@ class BiflowUserTaskParser(UserTaskParser):
             follow_up_date=self.attribute("followUpDate", "camunda") or None,
             priority=self.attribute("priority", "camunda") or None,
         )
-        return self.spec_class(self.spec, self.bpmn_id, form=read_form(self),
+        return self.spec_class(self.spec, self.bpmn_id, form=read_form(self.node),
                                assignment=assignment, **self.bpmn_attributes)
 
 
@@ -101,7 +103,7 @@ class BiflowServiceTaskParser(CamundaTaskParser):
 class BiflowStartEventParser(MergingMessagesMixin, CamundaStartEventParser):
     def create_task(self):
         task = super().create_task()
-        task.form = read_form(self)
+        task.form = read_form(self.node)
         return task
 
 

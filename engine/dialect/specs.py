@@ -78,6 +78,10 @@ class ExternalServiceTask(ServiceTask):
         self.topic = topic
         self.manual = True
 
+    def _run_hook(self, my_task) -> bool:
+        # Run only by the engine once the handler's output is in the task data: it is done.
+        return True
+
     @property
     def properties(self) -> dict[str, str]:
         return dict(getattr(self, "extensions", None) or {})

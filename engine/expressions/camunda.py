@@ -14,7 +14,7 @@ _JUEL_WORDS = {
     "eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">=",
     "div": "/", "mod": "%", "true": "True", "false": "False", "null": "None",
 }
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENT = re.compile(r"[^\W\d]\w*")
 
 
 class TranslationError(ValueError):

@@ -137,6 +137,16 @@ def _describe(node: ast.AST) -> str:
     return names.get(type(node), type(node).__name__)
 
 
+def _safe_mod(left: Any, right: Any) -> Any:
+    """``%`` on numbers only: ``'%0999999999d' % 1`` would build a string of any length."""
+    if isinstance(left, str | bytes):
+        raise simpleeval.FeatureNotAvailable("string formatting with '%' is not allowed")
+    return left % right
+
+
+_OPERATORS = {**simpleeval.DEFAULT_OPERATORS, ast.Mod: _safe_mod}
+
+
 class _Evaluator(simpleeval.EvalWithCompoundTypes):
     ATTR_INDEX_FALLBACK = True
 
@@ -155,7 +165,7 @@ class Sandbox:
         compiled = self.check(text)
         if compiled.literal is not None:
             return compiled.literal
-        evaluator = _Evaluator(functions=self.functions, names=dict(names))
+        evaluator = _Evaluator(operators=_OPERATORS, functions=self.functions, names=dict(names))
         try:
             return evaluator.eval(compiled.python, previously_parsed=compiled.tree)
         except simpleeval.NameNotDefined as exc:

@@ -1,0 +1,249 @@
+"""The ``biflow`` command. Every command but ``db`` brings the schema up to date first."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.core import Engine, database_url, model_files
+from engine.errors import BiflowError, DeploymentFailed
+from engine.identity import SYSTEM, Actor
+
+PROCESSES_DIR = Path(__file__).resolve().parents[1] / "processes"
+
+
+def _engine() -> Engine:
+    return Engine.from_url(database_url())
+
+
+def _actor(user: str | None, groups: tuple[str, ...]) -> Actor:
+    return Actor(user, frozenset(groups)) if user else SYSTEM
+
+
+def _json_option(value: str | None, name: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not valid JSON: {exc.msg}", param_hint=name) from None
+    if not isinstance(parsed, dict):
+        raise click.BadParameter("must be a JSON object", param_hint=name)
+    return parsed
+
+
+def _fail(error: BiflowError) -> None:
+    click.echo(f"error: {error.message}", err=True)
+    if isinstance(error.details, dict):
+        for field, messages in error.details.items():
+            text = "; ".join(map(str, messages)) if isinstance(messages, list) else messages
+            click.echo(f"  {field}: {text}", err=True)
+    sys.exit(1)
+
+
+user_options = [
+    click.option("--user", "user", help="act as this user (default: the system)"),
+    click.option("--group", "groups", multiple=True, help="a group of that user (repeatable)"),
+]
+
+
+def with_user(function):
+    for option in reversed(user_options):
+        function = option(function)
+    return function
+
+
+@click.group()
+def main() -> None:
+    """biflow: the BPMN engine of Brussels International."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    from engine.db import Database
+
+    Database(database_url()).upgrade()
+    click.echo("database is up to date")
+
+
+@db.command("revision")
+@click.option("-m", "message", required=True)
+def db_revision(message: str) -> None:
+    """(developers) Generate a migration from the models."""
+    from alembic import command
+
+    from engine.db import Database
+
+    database = Database(database_url())
+    with database.engine.connect() as connection:
+        command.revision(database.alembic_config(connection), message=message,
+                         autogenerate=True)
+
+
+def _print_deployed(deployed) -> None:
+    for item in deployed:
+        suffix = " unchanged" if item.unchanged else ""
+        click.echo(f"{item.key} v{item.version}{suffix}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@with_user
+def deploy(paths: tuple[str, ...], user: str | None, groups: tuple[str, ...]) -> None:
+    """Deploy BPMN/DMN files (directories are searched)."""
+    engine = _engine()
+    try:
+        _print_deployed(engine.deploy_paths(paths, _actor(user, groups)))
+    except DeploymentFailed as failure:
+        for problem in failure.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    except BiflowError as error:
+        _fail(error)
+
+
+@main.command()
+def run() -> None:
+    """Set up the database, deploy processes/ and run due jobs (``make run``)."""
+    engine = _engine()
+    click.echo(f"database: {engine.db.url.render_as_string(hide_password=True)}")
+    if model_files([PROCESSES_DIR]):
+        try:
+            _print_deployed(engine.deploy_paths([PROCESSES_DIR]))
+        except DeploymentFailed as failure:
+            for problem in failure.problems:
+                click.echo(str(problem), err=True)
+            sys.exit(1)
+    else:
+        click.echo(f"no models in {PROCESSES_DIR} yet")
+    click.echo(f"jobs run: {engine.run_jobs()}")
+    click.echo("the HTTP API arrives with the next issue; drive the engine with "
+               "`biflow start`, `biflow tasks`, `biflow complete`")
+
+
+@main.command()
+@click.argument("process_key")
+@click.option("--business-key")
+@click.option("--data", help="start data as a JSON object")
+@with_user
+def start(process_key: str, business_key: str | None, data: str | None, user: str | None,
+          groups: tuple[str, ...]) -> None:
+    """Start an instance of the latest version of PROCESS_KEY."""
+    engine = _engine()
+    try:
+        instance = engine.start(process_key, actor=_actor(user, groups),
+                                business_key=business_key, data=_json_option(data, "--data"))
+    except BiflowError as error:
+        _fail(error)
+    click.echo(f"{instance.id} {instance.state}")
+    engine.run_jobs()
+
+
+@main.command()
+@with_user
+@click.option("--all", "show_all", is_flag=True, help="every ready task (as the system)")
+def tasks(user: str | None, groups: tuple[str, ...], show_all: bool) -> None:
+    """List the ready tasks the user may work on, by due date."""
+    from engine import queries
+
+    engine = _engine()
+    actor = SYSTEM if show_all else _actor(user, groups)
+    page = engine.read(queries.tasks, actor, queries.TaskQuery(limit=200), engine.clock.now())
+    for task in page.items:
+        due = task.due_at.isoformat() if task.due_at else "-"
+        click.echo(f"{task.id}  {task.process_key}  {task.element_id}  "
+                   f"{task.business_key or '-'}  due {due}  {task.assignee or 'unassigned'}")
+    click.echo(f"{page.total} task(s)")
+
+
+@main.command()
+@click.argument("task_id")
+@click.option("--data", help="form data as a JSON object")
+@with_user
+def complete(task_id: str, data: str | None, user: str | None, groups: tuple[str, ...]) -> None:
+    """Complete a ready user task."""
+    engine = _engine()
+    try:
+        task = engine.complete_task(task_id, _json_option(data, "--data"),
+                                    actor=_actor(user, groups))
+    except BiflowError as error:
+        _fail(error)
+    engine.run_jobs()
+    click.echo(f"completed; instance {engine.instance(task.instance_id).state}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--instance-id")
+@click.option("--business-key")
+@click.option("--data", help="message payload as a JSON object")
+@with_user
+def message(name: str, instance_id: str | None, business_key: str | None, data: str | None,
+            user: str | None, groups: tuple[str, ...]) -> None:
+    """Deliver message NAME to an instance (by id or business key)."""
+    engine = _engine()
+    try:
+        reached = engine.correlate(name, actor=_actor(user, groups), instance_id=instance_id,
+                                   business_key=business_key, data=_json_option(data, "--data"))
+    except BiflowError as error:
+        _fail(error)
+    engine.run_jobs()
+    for instance in reached:
+        click.echo(f"{instance.id} reached")
+
+
+@main.command()
+@click.argument("instance_id")
+@click.option("--reason", required=True)
+@with_user
+def cancel(instance_id: str, reason: str, user: str | None, groups: tuple[str, ...]) -> None:
+    """Cancel a running instance."""
+    engine = _engine()
+    try:
+        engine.cancel(instance_id, reason, actor=_actor(user, groups))
+    except BiflowError as error:
+        _fail(error)
+    click.echo("cancelled")
+
+
+@main.group()
+def jobs() -> None:
+    """Service-task jobs and incidents."""
+
+
+@jobs.command("run")
+def jobs_run() -> None:
+    """Run the due jobs once."""
+    click.echo(f"jobs run: {_engine().run_jobs()}")
+
+
+@jobs.command("incidents")
+def jobs_incidents() -> None:
+    """List open incidents."""
+    from engine import queries
+
+    for incident in _engine().read(queries.incidents):
+        click.echo(f"{incident.id}  {incident.instance_id}  {incident.element_id}  "
+                   f"{incident.message}")
+
+
+@jobs.command("retry")
+@click.argument("incident_id", type=int)
+def jobs_retry(incident_id: int) -> None:
+    """Retry the job of an incident."""
+    engine = _engine()
+    try:
+        engine.retry_incident(incident_id, actor=SYSTEM)
+    except BiflowError as error:
+        _fail(error)
+    click.echo(f"jobs run: {engine.run_jobs()}")

@@ -1,0 +1,107 @@
+"""Fixtures: a fresh, migrated database per test, on SQLite always and on PostgreSQL when
+``BIFLOW_TEST_DATABASE_URL`` is set; an engine on a manual clock."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from engine import Actor, Engine
+from engine.clock import ManualClock
+from engine.db import Database
+from engine.db.models import Base
+from handlers import Registry, default_registry
+
+MODELS = Path(__file__).parent / "models"
+BROKEN = Path(__file__).parent / "models_broken"
+PG_URL = os.environ.get("BIFLOW_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+START = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)  # a Monday
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    database = Database(f"sqlite:///{path}")
+    database.upgrade()
+    database.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_worker_url() -> str | None:
+    """A database of this xdist worker's own, migrated once."""
+    if not PG_URL:
+        return None
+    base = make_url(PG_URL)
+    name = f"{base.database}_{_worker()}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = base.set(database=name).render_as_string(hide_password=False)
+    database = Database(url)
+    database.upgrade()
+    database.dispose()
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path, sqlite_template, pg_worker_url) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "biflow.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    assert pg_worker_url is not None
+    engine = create_engine(pg_worker_url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    yield pg_worker_url
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return default_registry()
+
+
+@pytest.fixture
+def engine(database_url, clock, registry) -> Iterator[Engine]:
+    instance = Engine(Database(database_url), clock=clock, handlers=registry,
+                      job_backoff_seconds=10)
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def deploy(engine):
+    """Deploy model files of the zoo by name: ``deploy("review.bpmn", ...)``."""
+    def _deploy(*names: str):
+        return engine.deploy_paths([MODELS / name for name in names])
+    return _deploy
+
+
+ADMIN = Actor.of("ada", "admin")
+CASE_WORKER = Actor.of("bob", "licensing-unit")
+OTHER_WORKER = Actor.of("carol", "licensing-unit")
+CABINET = Actor.of("dan", "minister-cabinet")
+OUTSIDER = Actor.of("eve", "protocol")
