@@ -1,0 +1,1 @@
+"""The HTTP API (Flask): thin — parse, authorise, call one engine function, serialise."""

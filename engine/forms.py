@@ -108,8 +108,10 @@ class FormField:
         if self.minimum is not None or self.maximum is not None:
             validators.append(validate.Range(min=self.minimum, max=self.maximum))
         if self.pattern is not None:
+            # The message is a str.format template: braces of the pattern ({4}) are escaped.
+            shown = self.pattern.replace("{", "{{").replace("}", "}}")
             validators.append(validate.Regexp(
-                f"(?:{self.pattern})\\Z", error=f"Does not match the pattern {self.pattern}."))
+                f"(?:{self.pattern})\\Z", error=f"Does not match the pattern {shown}."))
         if self.type == "enum":
             validators.append(validate.OneOf([option for option, _ in self.options]))
         kind = {

@@ -61,10 +61,9 @@ def start(ctx: Context, process_key: str, business_key: str | None,
                             script_engine=ctx.services.script_engine)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(clean)
-    ctx.session.add(row)
-    ctx.session.flush()
     loaded = Loaded(row, workflow, bundle)
     run(loaded, lambda _wf: None)
+    ctx.session.add(row)
     save(ctx, loaded)
     audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="instance.started",
                  instance_id=row.id, data={"process_key": row.process_key,

@@ -67,7 +67,7 @@ def _process_error(exc: SpiffWorkflowException) -> ProcessError:
 
 
 def save(ctx: Context, loaded: Loaded) -> None:
-    """Bring inbox rows, jobs and waits in step with the workflow, then store its state."""
-    sync.synchronise(ctx, loaded.row, loaded.workflow, loaded.bundle)
+    """Store the workflow's state and bring inbox rows, jobs and waits in step with it."""
     loaded.row.workflow = ctx.services.state.dumps(loaded.workflow)
     loaded.row.updated_at = ctx.now
+    sync.synchronise(ctx, loaded.row, loaded.workflow, loaded.bundle)
