@@ -132,3 +132,11 @@ def test_cli_deploy_fails_with_one_line_per_problem(database_url, monkeypatch):
     assert len(lines) == 4
     assert "no_topic.bpmn:call_registry: the service task has no camunda:topic" in lines
     assert all(line.startswith(("bad_form.bpmn:fill: ", "no_topic.bpmn:")) for line in lines)
+
+
+def test_decision_table_cells_are_checked_by_the_sandbox(engine):
+    with pytest.raises(DeploymentFailed) as failure:
+        engine.deploy_paths([BROKEN / "evil_decision.dmn"])
+    [problem] = failure.value.problems
+    assert (problem.element_id, problem.file) == ("r2_amount", "evil_decision.dmn")
+    assert "'__class__' is not allowed" in problem.message

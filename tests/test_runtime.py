@@ -318,3 +318,25 @@ class TestCallActivityAndScripts:
         assert waits[0].due_at is not None
         engine.complete_task(only_ready(engine, instance.id).id, actor=CASE_WORKER)
         assert engine.read(queries.waits_of, instance.id) == []
+
+
+class TestDecisions:
+    @pytest.mark.parametrize(("regime", "amount", "task"), [
+        ("arms", 10.0, "minister_decides"),
+        ("dual-use", 60000.0, "minister_decides"),
+        ("dual-use", 50000.0, "director_decides"),
+    ])
+    def test_business_rule_task_evaluates_the_deployed_dmn(self, engine, deploy, regime, amount,
+                                                           task):
+        deploy("licence_route.dmn", "routed.bpmn")
+        instance = engine.start("routed", actor=ADMIN, data={"regime": regime, "amount": amount})
+        assert only_ready(engine, instance.id).element_id == task
+
+    def test_a_process_needs_its_decision_deployed(self, engine, deploy):
+        from engine.errors import DeploymentFailed
+
+        with pytest.raises(DeploymentFailed) as failure:
+            deploy("routed.bpmn")
+        assert failure.value.problems[0].element_id == "route_it"
+        deploy("licence_route.dmn")
+        assert [d.key for d in deploy("routed.bpmn")] == ["routed"]

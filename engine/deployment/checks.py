@@ -221,10 +221,38 @@ class _Checker:
 
 
 def check_document(doc: Document, functions: Iterable[str]) -> list[Problem]:
-    """All problems of one BPMN document that can be found without SpiffWorkflow."""
-    if doc.kind != "bpmn":
-        return []
+    """All problems of one BPMN or DMN document that can be found without SpiffWorkflow."""
+    if doc.kind == "dmn":
+        return _check_decisions(doc, frozenset(functions))
     return _Checker(doc, frozenset(functions)).run()
+
+
+def _check_decisions(doc: Document, functions: frozenset[str]) -> list[Problem]:
+    """Decision-table cells are expressions too; unary tests (``> 50000``) get a subject."""
+    problems: list[Problem] = []
+    ns = {"dmn": etree.QName(doc.root).namespace}
+    for decision in doc.decisions():
+        cells = [(cell, False) for cell in decision.xpath(
+            ".//dmn:inputExpression/dmn:text | .//dmn:outputEntry/dmn:text", namespaces=ns)]
+        cells += [(cell, True) for cell in decision.xpath(".//dmn:inputEntry/dmn:text",
+                                                          namespaces=ns)]
+        for cell, unary in cells:
+            text = (cell.text or "").strip()
+            if not text or text == "-":
+                continue
+            candidates = [text, f"value {text}", text.replace("?", "value")] if unary else [text]
+            errors = []
+            for candidate in candidates:
+                try:
+                    check(candidate, functions)
+                    break
+                except ExpressionError as exc:
+                    errors.append(exc.message)
+            else:
+                owner = cell.getparent()
+                problems.append(Problem(doc.file, owner.get("id"), decision.get("name"),
+                                        f"the decision cell '{text}': {errors[0]}"))
+    return problems
 
 
 def called_keys(docs: Iterable[Document]) -> Iterator[tuple[str, str]]:

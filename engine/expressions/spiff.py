@@ -7,7 +7,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
-from engine.expressions.sandbox import Sandbox
+from engine.expressions.sandbox import ExpressionError, Sandbox
 from engine.expressions.scripts import parse_script
 
 
@@ -41,4 +41,8 @@ class SandboxedScriptEngine(PythonScriptEngine):
         self.sandbox = sandbox
 
     def validate(self, expression: str) -> None:
-        self.sandbox.check(expression)
+        """SpiffWorkflow's DMN engine probes with this and expects ``SyntaxError``."""
+        try:
+            self.sandbox.check(expression)
+        except ExpressionError as exc:
+            raise SyntaxError(exc.message) from None
