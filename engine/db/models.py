@@ -63,6 +63,8 @@ class Instance(Base):
     updated_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(Text)
+    #: hash of the instance's latest audit event: the head of its chain
+    audit_head: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}
@@ -137,7 +139,8 @@ class Job(Base):
     """A service task to run: by a handler in ``handlers/`` or by an external worker."""
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_state_due", "state", "due_at"),)
+    __table_args__ = (Index("ix_jobs_state_due", "state", "due_at"),
+                      Index("ix_jobs_instance_state", "instance_id", "state"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"))

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 
 from engine.deployment.documents import Document
-from engine.dialect import BiflowParser
+from engine.dialect import BiflowParser, ExternalServiceTask
 from engine.dialect.specs import ProcessMeta
 from engine.forms import Form
 
@@ -31,6 +32,22 @@ class SpecBundle:
     @property
     def meta(self) -> ProcessMeta:
         return getattr(self.spec, "meta", None) or ProcessMeta()
+
+    @cached_property
+    def _task_specs(self) -> list:
+        specs = [self.spec, *self.subprocess_specs.values()]
+        return [task_spec for spec in specs for task_spec in spec.task_specs.values()]
+
+    @cached_property
+    def has_service_tasks(self) -> bool:
+        """Whether jobs can exist: without, commands skip looking for them."""
+        return any(isinstance(t, ExternalServiceTask) for t in self._task_specs)
+
+    @cached_property
+    def has_waits(self) -> bool:
+        """Whether the process can wait for a message or a timer (past its start)."""
+        return any(isinstance(t, CatchingEvent) and not isinstance(t, StartEvent)
+                   for t in self._task_specs)
 
     @cached_property
     def start_form(self) -> Form:

@@ -64,11 +64,11 @@ def start(ctx: Context, process_key: str, business_key: str | None,
     loaded = Loaded(row, workflow, bundle)
     run(loaded, lambda _wf: None)
     ctx.session.add(row)
-    save(ctx, loaded)
     audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="instance.started",
-                 instance_id=row.id, data={"process_key": row.process_key,
-                                           "version": row.process_version,
-                                           "business_key": business_key, "data": clean})
+                 instance=row, data={"process_key": row.process_key,
+                                     "version": row.process_version,
+                                     "business_key": business_key, "data": clean})
+    save(ctx, loaded)
     return row
 
 
@@ -87,7 +87,7 @@ def cancel(ctx: Context, instance_id: str, reason: str) -> Instance:
     row.end_reason = reason
     save(ctx, loaded)
     audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="instance.cancelled",
-                 instance_id=row.id, data={"reason": reason})
+                 instance=row, data={"reason": reason})
     return row
 
 

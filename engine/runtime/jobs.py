@@ -15,7 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select
 
 from engine import audit
-from engine.db.models import Incident, Job, OutboxMessage
+from engine.db.models import Incident, Instance, Job, OutboxMessage
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.runtime.context import Context
 from engine.runtime.loaded import load, run, save
@@ -91,7 +91,7 @@ def succeed(ctx: Context, job_id: int, worker: str | None, result: HandlerResult
             channel=message.channel, recipient=message.recipient, subject=message.subject,
             body=message.body, payload=dict(message.payload), created_at=ctx.now))
     audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="job.completed",
-                 instance_id=job.instance_id, task_id=job.task_id, element_id=job.element_id,
+                 instance=loaded.row, task_id=job.task_id, element_id=job.element_id,
                  data={"topic": job.topic, "output": output, "attempt": job.attempts + 1})
     return job
 
@@ -116,7 +116,8 @@ def fail(ctx: Context, job_id: int, worker: str | None, error: str, *,
         job.due_at = ctx.now + timedelta(seconds=backoff_seconds * 2 ** (job.attempts - 1))
         action = "job.failed"
     audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action=action,
-                 instance_id=job.instance_id, task_id=job.task_id, element_id=job.element_id,
+                 instance=ctx.session.get(Instance, job.instance_id), task_id=job.task_id,
+                 element_id=job.element_id,
                  data={"topic": job.topic, "attempt": job.attempts, "error": job.last_error})
     return job
 
@@ -138,6 +139,7 @@ def retry_incident(ctx: Context, incident_id: int) -> Incident:
         job.due_at = ctx.now
         job.updated_at = ctx.now
     audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="incident.retried",
-                 instance_id=incident.instance_id, element_id=incident.element_id,
+                 instance=ctx.session.get(Instance, incident.instance_id),
+                 element_id=incident.element_id,
                  data={"incident_id": incident.id})
     return incident

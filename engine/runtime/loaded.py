@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine.db.models import Instance
 from engine.deployment.bundle import SpecBundle
 from engine.deployment.repository import load_bundle
+from engine.dialect.specs import UserTask
 from engine.errors import NotFound, ProcessError
 from engine.expressions import ExpressionError
 from engine.runtime import sync
@@ -26,6 +28,13 @@ class Loaded:
     row: Instance
     workflow: BpmnWorkflow
     bundle: SpecBundle
+    #: ids of the user tasks that were ready when loaded: exactly the instance's open inbox rows
+    open_user_tasks: frozenset[str] = field(default_factory=frozenset)
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> dict[str, object]:
+    return {str(task.id): task for task in workflow.get_tasks(state=TaskState.READY)
+            if isinstance(task.task_spec, UserTask)}
 
 
 def bundle_of(ctx: Context, row: Instance) -> SpecBundle:
@@ -36,9 +45,13 @@ def load(ctx: Context, instance_id: str) -> Loaded:
     row = ctx.session.scalars(select(Instance).where(Instance.id == instance_id)).first()
     if row is None:
         raise NotFound(f"no instance with id '{instance_id}'")
+    return load_row(ctx, row)
+
+
+def load_row(ctx: Context, row: Instance) -> Loaded:
     bundle = bundle_of(ctx, row)
     workflow = ctx.services.state.loads(row.workflow, bundle, ctx.services.script_engine)
-    return Loaded(row, workflow, bundle)
+    return Loaded(row, workflow, bundle, frozenset(ready_user_tasks(workflow)))
 
 
 def run(loaded: Loaded, step: Callable[[BpmnWorkflow], T]) -> T:
@@ -70,4 +83,4 @@ def save(ctx: Context, loaded: Loaded) -> None:
     """Store the workflow's state and bring inbox rows, jobs and waits in step with it."""
     loaded.row.workflow = ctx.services.state.dumps(loaded.workflow)
     loaded.row.updated_at = ctx.now
-    sync.synchronise(ctx, loaded.row, loaded.workflow, loaded.bundle)
+    sync.synchronise(ctx, loaded.row, loaded.workflow, loaded.bundle, loaded.open_user_tasks)

@@ -40,7 +40,7 @@ def correlate(ctx: Context, name: str, instance_id: str | None, business_key: st
         run(loaded, lambda workflow: workflow.send_event(message_event(name, data)))
         save(ctx, loaded)
         audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id,
-                     action="message.received", instance_id=target,
+                     action="message.received", instance=loaded.row,
                      data={"name": name, "data": data or {}})
         reached.append(loaded.row)
     return reached

@@ -15,7 +15,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm.util import identity_key
 
 from engine.db.models import Instance, Job, Task, TaskCandidate, Wait
 from engine.deployment.bundle import SpecBundle
@@ -28,7 +29,21 @@ from engine.runtime.context import Context
 DEFAULT_PRIORITY = 50
 
 
-def synchronise(ctx: Context, row: Instance, workflow: BpmnWorkflow, bundle: SpecBundle) -> None:
+def synchronise(ctx: Context, row: Instance, workflow: BpmnWorkflow, bundle: SpecBundle,
+                open_before: frozenset[str]) -> None:
+    """``open_before``: the user tasks that were ready (and so had open rows) before.
+
+    Runs without autoflush so that the instance row is written once, at commit.
+    """
+    if workflow.is_completed() and row.state == "running":
+        row.state = "completed"
+        row.ended_at = ctx.now
+    with ctx.session.no_autoflush:
+        _synchronise(ctx, row, workflow, bundle, open_before)
+
+
+def _synchronise(ctx: Context, row: Instance, workflow: BpmnWorkflow, bundle: SpecBundle,
+                 open_before: frozenset[str]) -> None:
     ready_user: dict[str, Any] = {}
     ready_service: dict[str, Any] = {}
     for task in workflow.get_tasks(state=TaskState.READY):
@@ -36,29 +51,44 @@ def synchronise(ctx: Context, row: Instance, workflow: BpmnWorkflow, bundle: Spe
             ready_user[str(task.id)] = task
         elif isinstance(task.task_spec, ExternalServiceTask):
             ready_service[str(task.id)] = task
-    _sync_inbox(ctx, row, workflow, ready_user)
-    _sync_jobs(ctx, row, ready_service)
-    _sync_waits(ctx, row, workflow)
-    if workflow.is_completed() and row.state == "running":
-        row.state = "completed"
-        row.ended_at = ctx.now
+    _sync_inbox(ctx, row, workflow, open_before, ready_user)
+    if bundle.has_service_tasks:
+        _sync_jobs(ctx, row, ready_service)
+    if bundle.has_waits:
+        _sync_waits(ctx, row, workflow)
 
 
 def _sync_inbox(ctx: Context, row: Instance, workflow: BpmnWorkflow,
-                ready: dict[str, Any]) -> None:
+                open_before: frozenset[str], ready: dict[str, Any]) -> None:
+    """Close the rows of tasks no longer ready, open rows for newly ready ones.
+
+    Rows already in the session (the task the command acted on) are changed through the
+    ORM, under their version check; others are closed with one UPDATE per end state.
+    """
     session = ctx.session
-    open_rows = {t.id: t for t in session.scalars(
-        select(Task).where(Task.instance_id == row.id, Task.state == "ready"))}
-    for task_id, task_row in open_rows.items():
-        if task_id in ready:
-            continue
+    closed = sorted(open_before.difference(ready))
+    unloaded: dict[str, list[str]] = {"completed": [], "cancelled": []}
+    for task_id in closed:
         spiff_task = workflow.get_task_from_id(UUID(task_id))
-        completed = spiff_task is not None and spiff_task.state == TaskState.COMPLETED
-        task_row.state = "completed" if completed else "cancelled"
-        task_row.ended_at = ctx.now
-        session.execute(delete(TaskCandidate).where(TaskCandidate.task_id == task_id))
+        done = spiff_task is not None and spiff_task.state == TaskState.COMPLETED
+        state = "completed" if done else "cancelled"
+        task_row = session.identity_map.get(identity_key(Task, task_id))
+        if task_row is None:
+            unloaded[state].append(task_id)
+        else:
+            task_row.state = state
+            task_row.ended_at = ctx.now
+    for state, ids in unloaded.items():
+        if ids:
+            session.execute(
+                update(Task).where(Task.id.in_(ids), Task.state == "ready")
+                .values(state=state, ended_at=ctx.now, version=Task.version + 1)
+                .execution_options(synchronize_session=False))
+    if closed:
+        session.execute(delete(TaskCandidate).where(TaskCandidate.task_id.in_(closed))
+                        .execution_options(synchronize_session=False))
     for task_id, task in ready.items():
-        if task_id not in open_rows:
+        if task_id not in open_before:
             _open_task(ctx, row, task)
 
 
@@ -84,7 +114,6 @@ def _open_task(ctx: Context, row: Instance, task) -> None:
         due_at=due, follow_up_at=follow_up, priority=priority, state="ready",
         created_at=ctx.now,
     ))
-    ctx.session.flush()
     candidates = {f"group:{g}" for g in rule.candidate_groups}
     candidates |= {f"user:{u}" for u in rule.candidate_users}
     ctx.session.add_all(TaskCandidate(task_id=task_id, candidate=c) for c in sorted(candidates))

@@ -65,6 +65,7 @@ def upgrade() -> None:
     sa.Column('updated_at', UtcDateTime(), nullable=False),
     sa.Column('ended_at', UtcDateTime(), nullable=True),
     sa.Column('end_reason', sa.Text(), nullable=True),
+    sa.Column('audit_head', sa.String(length=64), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['definition_id'], ['definitions.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -93,6 +94,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('task_id')
     )
     with op.batch_alter_table('jobs', schema=None) as batch_op:
+        batch_op.create_index('ix_jobs_instance_state', ['instance_id', 'state'], unique=False)
         batch_op.create_index('ix_jobs_state_due', ['state', 'due_at'], unique=False)
 
     op.create_table('outbox',
@@ -207,6 +209,7 @@ def downgrade() -> None:
     op.drop_table('outbox')
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.drop_index('ix_jobs_state_due')
+        batch_op.drop_index('ix_jobs_instance_state')
 
     op.drop_table('jobs')
     with op.batch_alter_table('instances', schema=None) as batch_op:
