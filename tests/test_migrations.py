@@ -35,3 +35,13 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     database.dispose()
+
+
+def test_urls_with_percent_encoding_migrate(tmp_path):
+    folder = tmp_path / "with space"
+    folder.mkdir()
+    database = Database(f"sqlite:///{folder}/b%20c.db")
+    database.upgrade()
+    with database.engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+    database.dispose()

@@ -72,8 +72,9 @@ class Database:
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        config.set_main_option("sqlalchemy.url",
-                               self.url.render_as_string(hide_password=False))
+        # configparser interpolates '%': escape it (URL-encoded passwords and socket paths)
+        url = self.url.render_as_string(hide_password=False).replace("%", "%%")
+        config.set_main_option("sqlalchemy.url", url)
         config.attributes["connection"] = connection
         return config
 
