@@ -90,7 +90,16 @@ def db_revision(message: str) -> None:
                          autogenerate=True)
 
 
-def _print_deployed(deployed) -> None:
+def _deploy_or_exit(engine: Engine, paths, actor: Actor) -> None:
+    """Print ``KEY vN [unchanged]`` per process, or one line per problem and exit 1."""
+    try:
+        deployed = engine.deploy_paths(paths, actor)
+    except DeploymentFailed as failure:
+        for problem in failure.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    except BiflowError as error:
+        _fail(error)
     for item in deployed:
         suffix = " unchanged" if item.unchanged else ""
         click.echo(f"{item.key} v{item.version}{suffix}")
@@ -101,15 +110,7 @@ def _print_deployed(deployed) -> None:
 @with_user
 def deploy(paths: tuple[str, ...], user: str | None, groups: tuple[str, ...]) -> None:
     """Deploy BPMN/DMN files (directories are searched)."""
-    engine = _engine()
-    try:
-        _print_deployed(engine.deploy_paths(paths, _actor(user, groups)))
-    except DeploymentFailed as failure:
-        for problem in failure.problems:
-            click.echo(str(problem), err=True)
-        sys.exit(1)
-    except BiflowError as error:
-        _fail(error)
+    _deploy_or_exit(_engine(), paths, _actor(user, groups))
 
 
 @main.command()
@@ -118,12 +119,7 @@ def run() -> None:
     engine = _engine()
     click.echo(f"database: {engine.db.url.render_as_string(hide_password=True)}")
     if model_files([PROCESSES_DIR]):
-        try:
-            _print_deployed(engine.deploy_paths([PROCESSES_DIR]))
-        except DeploymentFailed as failure:
-            for problem in failure.problems:
-                click.echo(str(problem), err=True)
-            sys.exit(1)
+        _deploy_or_exit(engine, [PROCESSES_DIR], SYSTEM)
     else:
         click.echo(f"no models in {PROCESSES_DIR} yet")
     click.echo(f"jobs run: {engine.run_jobs()}")

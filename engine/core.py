@@ -78,7 +78,8 @@ class Engine:
             functions=self.services.sandbox.function_names))
 
     def deploy_paths(self, paths: Sequence[str | Path], actor: Actor = SYSTEM) -> list[Deployed]:
-        """Deploy files and every ``.bpmn``/``.dmn`` below the directories given."""
+        """Deploy files, and every ``.bpmn``/``.dmn`` below the directories given (except in
+        ``tests/`` folders inside them, where scenario tests keep their fixtures)."""
         return self.deploy(((p.name, p.read_bytes()) for p in model_files(paths)), actor)
 
     def definition(self, key: str, version: int | None = None) -> Definition:
