@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 run: $(STAMP)
 	mkdir -p var
-	$(BIN)/biflow run
+	$(BIN)/biflow serve --demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -40,3 +40,23 @@ def require_free_or_mine(actor: Actor, task: Task) -> None:
     """A task claimed by someone else is theirs until unclaimed (admins excepted)."""
     if task.assignee and task.assignee != actor.user_id and not actor.is_admin:
         raise Conflict(f"the task is claimed by {task.assignee}")
+
+
+def may_view_task(actor: Actor, task: Task) -> bool:
+    """Who worked on a task, may work on it, or is an admin may read it."""
+    return may_work_on(actor, task) or task.completed_by == actor.user_id
+
+
+def participation_clause(actor: Actor):
+    """SQL: instances the actor started or holds, held or may take a task in."""
+    from sqlalchemy import exists, or_, select
+
+    from engine.db.models import Instance, TaskCandidate
+
+    candidates = [f"user:{actor.user_id}", *(f"group:{g}" for g in sorted(actor.groups))]
+    took_part = exists().where(
+        Task.instance_id == Instance.id,
+        or_(Task.assignee == actor.user_id, Task.completed_by == actor.user_id,
+            Task.id.in_(select(TaskCandidate.task_id)
+                        .where(TaskCandidate.candidate.in_(candidates)))))
+    return or_(Instance.started_by == actor.user_id, took_part)

@@ -113,18 +113,91 @@ def deploy(paths: tuple[str, ...], user: str | None, groups: tuple[str, ...]) ->
     _deploy_or_exit(_engine(), paths, _actor(user, groups))
 
 
+#: the candidate groups of the five procedures (../shared/domain/PROCEDURES.md)
+DEMO_GROUPS = ("external-relations", "europe-directorate", "protocol", "erdf-directorate",
+               "licensing-unit", "director-general", "minister-cabinet", "finance",
+               "admin", "process-owners")
+
+
+def _demo_users(engine: Engine) -> None:
+    """One user per group (``demo-GROUP``), with a fresh token each, printed once."""
+    from engine.errors import Conflict
+
+    click.echo("demo users (tokens are shown once; run again for new ones):")
+    for group in sorted(set(DEMO_GROUPS) | engine.groups_in_use()):
+        name = f"demo-{group}"
+        try:
+            token = engine.add_user(name, [group], display_name=f"Demo {group}")
+        except Conflict:
+            token = engine.issue_token(name)
+        click.echo(f"  {name:32} {token}")
+
+
 @main.command()
-def run() -> None:
-    """Set up the database, deploy processes/ and run due jobs (``make run``)."""
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="create a demo user per group and print tokens")
+@click.option("--no-worker", is_flag=True, help="do not run the job executor here")
+def serve(host: str, port: int, threads: int, demo: bool, no_worker: bool) -> None:
+    """Upgrade, deploy processes/, run the job executor and serve the HTTP API."""
+    import waitress
+
+    from api import create_app
+
     engine = _engine()
     click.echo(f"database: {engine.db.url.render_as_string(hide_password=True)}")
     if model_files([PROCESSES_DIR]):
         _deploy_or_exit(engine, [PROCESSES_DIR], SYSTEM)
-    else:
-        click.echo(f"no models in {PROCESSES_DIR} yet")
-    click.echo(f"jobs run: {engine.run_jobs()}")
-    click.echo("the HTTP API arrives with the next issue; drive the engine with "
-               "`biflow start`, `biflow tasks`, `biflow complete`")
+    if demo:
+        _demo_users(engine)
+    halt = None if no_worker else engine.run_in_background()
+    click.echo(f"serving on http://{host}:{port}/api (docs: http://{host}:{port}/api/docs)")
+    try:
+        waitress.serve(create_app(engine), host=host, port=port, threads=threads,
+                       ident="biflow", _quiet=True)
+    finally:
+        if halt is not None:
+            halt()
+
+
+@main.group()
+def user() -> None:
+    """Users, groups and API tokens."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--group", "groups", multiple=True, help="repeatable")
+@click.option("--display-name")
+@click.option("--email")
+def user_add(name: str, groups: tuple[str, ...], display_name: str | None,
+             email: str | None) -> None:
+    """Create a user and print a first token (shown once)."""
+    try:
+        click.echo(_engine().add_user(name, groups, display_name=display_name, email=email))
+    except BiflowError as error:
+        _fail(error)
+
+
+@user.command("token")
+@click.argument("name")
+def user_token(name: str) -> None:
+    """Issue another token for a user (shown once)."""
+    try:
+        click.echo(_engine().issue_token(name))
+    except BiflowError as error:
+        _fail(error)
+
+
+@user.command("revoke-tokens")
+@click.argument("name")
+def user_revoke(name: str) -> None:
+    """Revoke every token of a user."""
+    try:
+        click.echo(f"revoked {_engine().revoke_tokens(name)} token(s)")
+    except BiflowError as error:
+        _fail(error)
 
 
 @main.command()

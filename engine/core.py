@@ -6,13 +6,16 @@ return ORM rows detached from their session (read them, do not change them).
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import select
 
+from engine import users
 from engine.clock import Clock
 from engine.db import Database, UnitOfWork
 from engine.db.models import Definition, Incident, Instance, Job, Task
@@ -23,12 +26,13 @@ from engine.expressions import Sandbox
 from engine.expressions.functions import builtin_functions
 from engine.expressions.spiff import SandboxedScriptEngine
 from engine.identity import SYSTEM, Actor
-from engine.runtime import instances, jobs, messages, tasks
+from engine.runtime import instances, jobs, messages, tasks, views
 from engine.runtime.context import Context, Services
 from engine.runtime.state import WorkflowState
 from handlers import Registry, default_registry
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 DEFAULT_DATABASE_URL = "sqlite:///var/biflow.db"
 MODEL_SUFFIXES = (".bpmn", ".dmn")
 
@@ -43,6 +47,7 @@ class Engine:
                  job_backoff_seconds: float = 10.0) -> None:
         self.db = db
         self.clock = clock or Clock()
+        self._wake: threading.Event | None = None
         sandbox = Sandbox(builtin_functions(self.clock))
         self.services = Services(
             sandbox=sandbox, script_engine=SandboxedScriptEngine(sandbox), specs=SpecCache(),
@@ -61,7 +66,14 @@ class Engine:
 
     def _command(self, actor: Actor, action: Callable[[Context], T]) -> T:
         with UnitOfWork(self.db) as uow:
-            return action(Context(uow.session, self.clock.now(), actor, self.services))
+            result = action(Context(uow.session, self.clock.now(), actor, self.services))
+        self.wake_executor()
+        return result
+
+    def wake_executor(self) -> None:
+        """Tell an in-process background executor that there may be work."""
+        if self._wake is not None:
+            self._wake.set()
 
     def _read(self, action: Callable[[Context], T], actor: Actor = SYSTEM) -> T:
         with UnitOfWork(self.db, read_only=True) as uow:
@@ -129,6 +141,32 @@ class Engine:
 
         return JobExecutor(self, worker_id)
 
+    def run_in_background(self, poll_seconds: float = 1.0) -> Callable[[], None]:
+        """Run the job executor in a daemon thread: woken after every command and every
+        ``poll_seconds``. Returns a function that stops it."""
+        wake, stop = threading.Event(), threading.Event()
+        self._wake = wake
+        executor = self.executor()
+
+        def loop() -> None:
+            while not stop.is_set():
+                wake.wait(poll_seconds)
+                wake.clear()
+                try:
+                    executor.run_due()
+                except Exception:  # keep the thread alive; the failure is logged
+                    log.exception("job executor pass failed")
+
+        thread = threading.Thread(target=loop, name="biflow-executor", daemon=True)
+        thread.start()
+
+        def halt() -> None:
+            stop.set()
+            wake.set()
+            thread.join(timeout=10)
+            self._wake = None
+        return halt
+
     def run_jobs(self, max_jobs: int | None = None) -> int:
         """Run due jobs in this process until none is due; return how many ran."""
         return self.executor().run_due(max_jobs)
@@ -143,11 +181,66 @@ class Engine:
     def retry_incident(self, incident_id: int, *, actor: Actor) -> Incident:
         return self._command(actor, lambda ctx: jobs.retry_incident(ctx, incident_id))
 
+    # -- users ---------------------------------------------------------------------------
+
+    def add_user(self, name: str, groups: Sequence[str], *, display_name: str | None = None,
+                 email: str | None = None) -> str:
+        """Create a user and return a first API token (shown once)."""
+        def create(ctx: Context) -> str:
+            users.add_user(ctx.session, name, groups, now=ctx.now, display_name=display_name,
+                           email=email)
+            ctx.session.flush()
+            return users.issue_token(ctx.session, name, now=ctx.now)
+        return self._command(SYSTEM, create)
+
+    def issue_token(self, name: str) -> str:
+        return self._command(SYSTEM, lambda ctx: users.issue_token(ctx.session, name,
+                                                                   now=ctx.now))
+
+    def revoke_tokens(self, name: str) -> int:
+        return self._command(SYSTEM, lambda ctx: users.revoke_tokens(ctx.session, name,
+                                                                     now=ctx.now))
+
+    def authenticate(self, token: str) -> Actor | None:
+        return self._read(lambda ctx: users.authenticate(ctx.session, token))
+
     # -- reads ---------------------------------------------------------------------------
 
     def read(self, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a function of :mod:`engine.queries` in a read-only session."""
         return self._read(lambda ctx: query(ctx.session, *args, **kwargs))
+
+    def definition_detail(self, key: str) -> views.DefinitionDetail:
+        return self._read(lambda ctx: views.definition_detail(ctx, key))
+
+    def groups_in_use(self) -> set[str]:
+        return self._read(views.groups_in_use)
+
+    def ping(self) -> str:
+        """``"ok"`` when the database answers a query; raises otherwise."""
+        with self.db.read_engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+        return "ok"
+
+    def task_detail(self, task_id: str, *, actor: Actor) -> views.TaskDetail:
+        return self._read(lambda ctx: views.task_detail(ctx, task_id), actor)
+
+    def instance_detail(self, instance_id: str, *, actor: Actor) -> views.InstanceDetail:
+        return self._read(lambda ctx: views.instance_detail(ctx, instance_id), actor)
+
+    def instance_events(self, instance_id: str, *, actor: Actor) -> list:
+        from engine import queries
+
+        def events(ctx: Context) -> list:
+            views.visible_instance(ctx, instance_id)
+            return queries.events(ctx.session, instance_id)
+        return self._read(events, actor)
+
+    def comments(self, task_id: str, *, actor: Actor) -> list:
+        return self._read(lambda ctx: views.comments(ctx, task_id), actor)
+
+    def add_comment(self, task_id: str, message: str, *, actor: Actor):
+        return self._command(actor, lambda ctx: views.add_comment(ctx, task_id, message))
 
     def instance(self, instance_id: str) -> Instance:
         return self._read(lambda ctx: instances.get(ctx, instance_id))

@@ -8,8 +8,10 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine.authz import participation_clause
 from engine.db.models import (
     AuditEvent,
+    Definition,
     Incident,
     Instance,
     OutboxMessage,
@@ -120,9 +122,13 @@ def waits_of(session: Session, instance_id: str) -> list[Wait]:
                                 .order_by(Wait.id)))
 
 
-def instances(session: Session, *, process_key: str | None = None, state: str | None = None,
-              business_key: str | None = None, limit: int = 50, offset: int = 0) -> Page:
-    conditions = []
+def instances(session: Session, actor: Actor, *, process_key: str | None = None,
+              state: str | None = None, business_key: str | None = None, limit: int = 50,
+              offset: int = 0) -> Page:
+    """Instances the actor may see (admins: all; others: those they take part in)."""
+    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+        raise ValidationFailed("bad paging", details={"limit": [f"1 to {MAX_LIMIT}"]})
+    conditions = [] if actor.is_admin else [participation_clause(actor)]
     for value, column in ((process_key, Instance.process_key), (state, Instance.state),
                           (business_key, Instance.business_key)):
         if value is not None:
@@ -130,8 +136,48 @@ def instances(session: Session, *, process_key: str | None = None, state: str | 
     total = session.scalar(select(func.count()).select_from(Instance).where(*conditions)) or 0
     rows = session.scalars(select(Instance).where(*conditions)
                            .order_by(Instance.created_at.desc(), Instance.id)
-                           .limit(min(limit, MAX_LIMIT)).offset(offset))
+                           .limit(limit).offset(offset))
     return Page(list(rows), total)
+
+
+def latest_definitions(session: Session) -> list[Definition]:
+    """The latest version of every deployed process key."""
+    newest = (select(Definition.key, func.max(Definition.version).label("version"))
+              .where(Definition.kind == "bpmn").group_by(Definition.key).subquery())
+    return list(session.scalars(
+        select(Definition).join(newest, (Definition.key == newest.c.key)
+                                & (Definition.version == newest.c.version))
+        .where(Definition.kind == "bpmn").order_by(Definition.key)))
+
+
+def definition_versions(session: Session, key: str) -> list[Definition]:
+    return list(session.scalars(select(Definition).where(
+        Definition.kind == "bpmn", Definition.key == key).order_by(Definition.version)))
+
+
+@dataclass(frozen=True)
+class GroupCount:
+    group: str
+    ready: int
+    unassigned: int
+    overdue: int
+
+
+def task_counts(session: Session, actor: Actor, now: datetime) -> list[GroupCount]:
+    """Ready, unassigned and overdue tasks per candidate group of the actor."""
+    groups = sorted(actor.groups)
+    if not groups:
+        return []
+    rows = session.execute(
+        select(TaskCandidate.candidate, func.count(),
+               func.count().filter(Task.assignee.is_(None)),
+               func.count().filter(Task.due_at < now))
+        .join(Task, Task.id == TaskCandidate.task_id)
+        .where(TaskCandidate.candidate.in_([f"group:{g}" for g in groups]),
+               Task.state == "ready")
+        .group_by(TaskCandidate.candidate)).all()
+    found = {candidate.removeprefix("group:"): (r, u, o) for candidate, r, u, o in rows}
+    return [GroupCount(g, *found.get(g, (0, 0, 0))) for g in groups]
 
 
 def events(session: Session, instance_id: str) -> list[AuditEvent]:

@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from engine.db.models import Base
+from engine.db.types import UtcDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -19,10 +20,18 @@ def run_migrations_online() -> None:
     _run(connection)
 
 
+def _render_item(kind, obj, autogen_context):
+    """Render our column types by their imported names in generated migrations."""
+    if kind == "type" and isinstance(obj, UtcDateTime):
+        autogen_context.imports.add("from engine.db.types import UtcDateTime")
+        return "UtcDateTime()"
+    return False
+
+
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=connection.dialect.name == "sqlite",
-                      compare_type=True)
+                      compare_type=True, render_item=_render_item)
     with context.begin_transaction():
         context.run_migrations()
 

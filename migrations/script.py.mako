@@ -9,8 +9,6 @@ from alembic import op
 import sqlalchemy as sa
 ${imports if imports else ""}
 
-from engine.db.types import UtcDateTime  # noqa: F401
-
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
 branch_labels = ${repr(branch_labels)}

@@ -105,3 +105,48 @@ CASE_WORKER = Actor.of("bob", "licensing-unit")
 OTHER_WORKER = Actor.of("carol", "licensing-unit")
 CABINET = Actor.of("dan", "minister-cabinet")
 OUTSIDER = Actor.of("eve", "protocol")
+
+
+class Client:
+    """The Flask test client with a bearer token per user name."""
+
+    def __init__(self, flask_client, tokens: dict[str, str]) -> None:
+        self.flask = flask_client
+        self.tokens = tokens
+
+    def call(self, method: str, path: str, user: str | None = None, **kwargs):
+        headers = dict(kwargs.pop("headers", {}))
+        if user is not None:
+            headers["Authorization"] = f"Bearer {self.tokens.get(user, user)}"
+        return self.flask.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path: str, user: str | None = None, **kwargs):
+        return self.call("GET", path, user, **kwargs)
+
+    def post(self, path: str, user: str | None = None, **kwargs):
+        return self.call("POST", path, user, **kwargs)
+
+
+API_USERS = {
+    "ada": ["admin"],
+    "olga": ["process-owners"],
+    "bob": ["licensing-unit"],
+    "carol": ["licensing-unit"],
+    "dan": ["minister-cabinet"],
+    "eve": ["protocol"],
+}
+
+
+@pytest.fixture
+def app(engine):
+    from api import create_app
+
+    flask_app = create_app(engine)
+    flask_app.testing = True
+    return flask_app
+
+
+@pytest.fixture
+def client(app, engine) -> Client:
+    tokens = {name: engine.add_user(name, groups) for name, groups in API_USERS.items()}
+    return Client(app.test_client(), tokens)

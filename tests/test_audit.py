@@ -49,7 +49,7 @@ def test_a_changed_event_no_longer_matches_its_hash(engine, finished):
 def test_a_refused_command_writes_no_event(engine, finished, deploy):
     with pytest.raises(ValidationFailed):
         engine.start("review", actor=ADMIN, data={})
-    assert engine.read(queries.instances).total == 1
+    assert engine.read(queries.instances, ADMIN).total == 1
 
 
 def test_deployments_form_the_system_trail(engine, deploy):

@@ -62,7 +62,7 @@ class TestStart:
         with pytest.raises(ValidationFailed) as failure:
             engine.start("review", actor=CASE_WORKER, data=data)
         assert field in failure.value.details
-        assert engine.read(queries.instances).total == 0
+        assert engine.read(queries.instances, ADMIN).total == 0
 
     def test_serializer_keys_in_data_are_refused(self, engine, deploy):
         deploy("opinion.bpmn")

@@ -210,3 +210,48 @@ class AuditEvent(Base):
     created_at: Mapped[datetime]
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class User(Base):
+    """A person who uses biflow. Groups decide what they may do (see ``engine/authz.py``)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+
+
+class UserGroup(Base):
+    __tablename__ = "user_groups"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    group: Mapped[str] = mapped_column(String(255), primary_key=True)
+
+
+class ApiToken(Base):
+    """An API token, stored as its SHA-256 only: the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Comment(Base):
+    """A case worker's note on a task."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_task", "task_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"))
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"))
+    author: Mapped[str] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import audit
+from engine.authz import participation_clause
 from engine.db.models import Instance, Wait
 from engine.dialect.messages import message_event
 from engine.errors import NotFound, ValidationFailed
@@ -27,6 +28,8 @@ def correlate(ctx: Context, name: str, instance_id: str | None, business_key: st
     query = (select(Wait.instance_id).join(Instance, Instance.id == Wait.instance_id)
              .where(Wait.kind == "message", Wait.message_name == name,
                     Instance.state == "running").distinct())
+    if not ctx.actor.is_admin:  # outsiders of an instance cannot steer it (nor learn of it)
+        query = query.where(participation_clause(ctx.actor))
     if instance_id is not None:
         query = query.where(Instance.id == instance_id)
     if business_key is not None:

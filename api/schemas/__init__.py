@@ -1,0 +1,1 @@
+"""Marshmallow schemas of every request and response body of the API."""

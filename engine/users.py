@@ -1,0 +1,91 @@
+"""Users, their groups and API tokens.
+
+A token is ``bif_`` followed by 32 random bytes (URL-safe base64). Only its SHA-256 is
+stored: a database leak yields no usable token, and lookup by hash needs no comparison
+of secrets. Identity is a user id plus groups (:class:`engine.identity.Actor`), so an
+OIDC provider can replace tokens without touching the rest of the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine.db.models import ApiToken, User, UserGroup
+from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.identity import Actor
+
+TOKEN_PREFIX = "bif_"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,254}$")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _check_name(value: str, field: str) -> str:
+    if not _NAME.match(value or ""):
+        raise ValidationFailed(f"invalid {field}", details={field: [
+            "letters, digits and . _ @ - (starting with a letter or digit), at most 255"]})
+    return value
+
+
+def add_user(session: Session, name: str, groups: Iterable[str], *, now: datetime,
+             display_name: str | None = None, email: str | None = None) -> User:
+    _check_name(name, "name")
+    groups = sorted({_check_name(g, "group") for g in groups})
+    if session.get(User, name) is not None:
+        raise Conflict(f"user '{name}' already exists")
+    user = User(id=name, display_name=display_name, email=email, created_at=now)
+    session.add(user)
+    session.add_all(UserGroup(user_id=name, group=g) for g in groups)
+    return user
+
+
+def issue_token(session: Session, name: str, *, now: datetime) -> str:
+    """A new token for ``name``; returned once, stored only as a hash."""
+    if session.get(User, name) is None:
+        raise NotFound(f"no user '{name}'")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=name, token_hash=hash_token(token), created_at=now))
+    return token
+
+
+def revoke_tokens(session: Session, name: str, *, now: datetime) -> int:
+    if session.get(User, name) is None:
+        raise NotFound(f"no user '{name}'")
+    result = session.execute(update(ApiToken).where(ApiToken.user_id == name,
+                                                    ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=now))
+    return result.rowcount or 0
+
+
+def authenticate(session: Session, token: str) -> Actor | None:
+    """The actor a bearer token stands for, or ``None`` (unknown, malformed or revoked)."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    user_id = session.scalars(select(ApiToken.user_id).where(
+        ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))).first()
+    if user_id is None:
+        return None
+    return actor_of(session, user_id)
+
+
+def actor_of(session: Session, user_id: str) -> Actor:
+    groups = session.scalars(select(UserGroup.group).where(UserGroup.user_id == user_id))
+    return Actor(user_id, frozenset(groups))
+
+
+def user_exists(session: Session, user_id: str) -> bool:
+    return session.get(User, user_id) is not None
+
+
+def members_of(session: Session, group: str) -> list[User]:
+    return list(session.scalars(select(User).join(UserGroup, UserGroup.user_id == User.id)
+                                .where(UserGroup.group == group).order_by(User.id)))
