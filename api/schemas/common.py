@@ -5,6 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 MAX_LIMIT = 200
+#: the largest integer every database column we query takes
+MAX_INT = 2**31 - 1
 
 
 class StrictSchema(Schema):
@@ -26,7 +28,7 @@ class ErrorSchema(Schema):
 
 class PageArgsSchema(StrictSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_LIMIT))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, MAX_INT))
 
 
 class DataField(fields.Dict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.schemas.common import StrictSchema
+from api.schemas.common import MAX_INT, StrictSchema
 
 
 class DefinitionSchema(StrictSchema):
@@ -39,4 +39,4 @@ class DeployedSchema(StrictSchema):
 
 
 class VersionArgsSchema(StrictSchema):
-    version = fields.Integer(validate=validate.Range(min=1))
+    version = fields.Integer(validate=validate.Range(1, MAX_INT))

@@ -21,7 +21,7 @@ def incidents():
     return {"items": engine().read(queries.incidents)}
 
 
-@blp.route("/<int:incident_id>/retry", methods=["POST"])
+@blp.route("/<int(max=2147483647):incident_id>/retry", methods=["POST"])
 @blp.response(200, IncidentSchema)
 @errors(blp, 403, 404, 409)
 def retry(incident_id: int):
