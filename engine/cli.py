@@ -119,11 +119,16 @@ DEMO_GROUPS = ("external-relations", "europe-directorate", "protocol", "erdf-dir
                "admin", "process-owners")
 
 
+DEMO_TOKENS = Path("var/demo-tokens.env")
+
+
 def _demo_users(engine: Engine) -> None:
-    """One user per group (``demo-GROUP``), with a fresh token each, printed once."""
+    """One user per group (``demo-GROUP``) with a fresh token each: printed, and written as
+    shell variables (``TOKEN_LICENSING_UNIT=...``) to var/demo-tokens.env (mode 600)."""
     from engine.errors import Conflict
 
-    click.echo("demo users (tokens are shown once; run again for new ones):")
+    lines = []
+    click.echo("demo users (new tokens at every start):")
     for group in sorted(set(DEMO_GROUPS) | engine.groups_in_use()):
         name = f"demo-{group}"
         try:
@@ -131,6 +136,11 @@ def _demo_users(engine: Engine) -> None:
         except Conflict:
             token = engine.issue_token(name)
         click.echo(f"  {name:32} {token}")
+        lines.append(f"TOKEN_{group.upper().replace('-', '_')}={token}")
+    DEMO_TOKENS.parent.mkdir(parents=True, exist_ok=True)
+    DEMO_TOKENS.touch(mode=0o600)
+    DEMO_TOKENS.write_text("\n".join(lines) + "\n")
+    click.echo(f"tokens written to {DEMO_TOKENS} (source it in your shell)")
 
 
 @main.command()

@@ -149,13 +149,15 @@ class Engine:
         executor = self.executor()
 
         def loop() -> None:
-            while not stop.is_set():
+            while True:  # a pass after every wake-up, the last one after the stop signal
                 wake.wait(poll_seconds)
                 wake.clear()
                 try:
                     executor.run_due()
                 except Exception:  # keep the thread alive; the failure is logged
                     log.exception("job executor pass failed")
+                if stop.is_set():
+                    return
 
         thread = threading.Thread(target=loop, name="biflow-executor", daemon=True)
         thread.start()

@@ -135,3 +135,15 @@ def test_handler_output_with_serializer_keys_is_an_incident_not_a_crash(engine, 
     job = jobs_of(engine, instance.id)[0]
     assert job.state == "pending" and job.attempts == 1
     assert "reserved key" in job.last_error
+
+
+def test_the_background_executor_runs_jobs_after_commands(engine, deploy, registry):
+    registry.register("flaky", lambda ctx: {"licence_number": "BI-LIC-2027-0001"})
+    deploy("services.bpmn")
+    halt = engine.run_in_background(poll_seconds=60)
+    try:
+        instance = engine.start("services", actor=ADMIN)  # wakes the executor
+    finally:
+        halt()  # joins the thread after its last pass
+    states = [(j.topic, j.state) for j in jobs_of(engine, instance.id)]
+    assert states == [("flaky", "done"), ("notify", "done"), ("registry-archive", "external")]
