@@ -8,7 +8,12 @@ from flask import Flask, Response, request
 from flask_smorest import Api
 
 from api import errors
-from api.auth import Authenticator, TokenAuthenticator, authenticate_request
+from api.auth import (
+    Authenticator,
+    TokenAuthenticator,
+    authenticate_request,
+    refuse_nul_characters,
+)
 from api.schemas.common import ErrorSchema
 from api.views import definitions, health, incidents, instances, messages, tasks
 from engine import Engine
@@ -59,6 +64,7 @@ def create_app(engine: Engine, *, authenticator: Authenticator | None = None,
         api.register_blueprint(blueprint)
 
     errors.register(app)
+    app.before_request(refuse_nul_characters)
     app.before_request(authenticate_request)
     app.after_request(_security_headers)
     return app

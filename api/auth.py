@@ -35,6 +35,26 @@ class TokenAuthenticator:
         return self.engine.authenticate(token.strip())
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def refuse_nul_characters() -> None:
+    """``before_request``: NUL characters are never valid input (PostgreSQL cannot store
+    them); refuse them in the path, the query and JSON bodies before anything reads them."""
+    if "\x00" in request.path or any(_has_nul(k) or _has_nul(v)
+                                      for k, v in request.args.items(multi=True)):
+        abort(400, "NUL characters are not allowed in the URL")
+    if request.is_json and _has_nul(request.get_json(silent=True)):
+        abort(400, "NUL characters are not allowed in the body")
+
+
 def authenticate_request() -> None:
     """``before_request``: every ``/api`` path but the public ones needs a valid token."""
     path = request.path.rstrip("/") or "/"

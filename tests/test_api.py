@@ -313,3 +313,22 @@ def test_unknown_paths_and_methods_answer_json(client):
 
 def test_actor_identity_is_user_plus_groups(engine, client):
     assert engine.authenticate(client.tokens["bob"]) == Actor.of("bob", "licensing-unit")
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("GET", "/api/process-instances?business_key=a%00b", None),
+    ("GET", "/api/tasks/a%00b", None),
+    ("POST", "/api/process-instances", {"process_key": "review\x00", "data": {}}),
+    ("POST", "/api/process-instances", {"process_key": "review", "data": {"applicant": "\x00"}}),
+])
+def test_nul_characters_are_refused_everywhere(client, method, path, body):
+    response = client.call(method, path, "ada", json=body)
+    assert error_of(response, 400)["message"].startswith("NUL characters are not allowed")
+
+
+def test_the_engine_refuses_nul_characters_in_data(engine, deploy):
+    from engine.errors import ValidationFailed
+
+    deploy("opinion.bpmn")
+    with pytest.raises(ValidationFailed):
+        engine.start("opinion", actor=Actor.of("ada", "admin"), data={"title": "a\x00b"})
