@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import current_app
+from sqlalchemy import inspect
 
 from api.schemas.common import ErrorSchema
 from engine import Engine
@@ -34,7 +35,5 @@ def errors(blueprint, *codes: int) -> Callable:
 
 def fields_of(row) -> dict:
     """A row's column values, unserialised: to extend before the response schema dumps it."""
-    from sqlalchemy import inspect
-
     return {attribute.key: getattr(row, attribute.key)
             for attribute in inspect(row).mapper.column_attrs}

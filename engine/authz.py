@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from engine.db.models import Task
+from sqlalchemy import exists, or_, select
+
+from engine.db.models import Instance, Task, TaskCandidate
 from engine.dialect.specs import ProcessMeta
 from engine.errors import Conflict, Forbidden
 from engine.identity import Actor
@@ -49,10 +51,6 @@ def may_view_task(actor: Actor, task: Task) -> bool:
 
 def participation_clause(actor: Actor):
     """SQL: instances the actor started or holds, held or may take a task in."""
-    from sqlalchemy import exists, or_, select
-
-    from engine.db.models import Instance, TaskCandidate
-
     candidates = [f"user:{actor.user_id}", *(f"group:{g}" for g in sorted(actor.groups))]
     took_part = exists().where(
         Task.instance_id == Instance.id,

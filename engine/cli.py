@@ -9,8 +9,10 @@ from typing import Any
 
 import click
 
+from engine import queries
 from engine.core import Engine, database_url, model_files
-from engine.errors import BiflowError, DeploymentFailed
+from engine.db import Database
+from engine.errors import BiflowError, Conflict, DeploymentFailed
 from engine.identity import SYSTEM, Actor
 
 PROCESSES_DIR = Path(__file__).resolve().parents[1] / "processes"
@@ -70,8 +72,6 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
-    from engine.db import Database
-
     Database(database_url()).upgrade()
     click.echo("database is up to date")
 
@@ -81,8 +81,6 @@ def db_upgrade() -> None:
 def db_revision(message: str) -> None:
     """(developers) Generate a migration from the models."""
     from alembic import command
-
-    from engine.db import Database
 
     database = Database(database_url())
     with database.engine.connect() as connection:
@@ -125,8 +123,6 @@ DEMO_TOKENS = Path("var/demo-tokens.env")
 def _demo_users(engine: Engine) -> None:
     """One user per group (``demo-GROUP``) with a fresh token each: printed, and written as
     shell variables (``TOKEN_LICENSING_UNIT=...``) to var/demo-tokens.env (mode 600)."""
-    from engine.errors import Conflict
-
     lines = []
     click.echo("demo users (new tokens at every start):")
     for group in sorted(set(DEMO_GROUPS) | engine.groups_in_use()):
@@ -233,8 +229,6 @@ def start(process_key: str, business_key: str | None, data: str | None, user: st
 @click.option("--all", "show_all", is_flag=True, help="every ready task (as the system)")
 def tasks(user: str | None, groups: tuple[str, ...], show_all: bool) -> None:
     """List the ready tasks the user may work on, by due date."""
-    from engine import queries
-
     engine = _engine()
     actor = SYSTEM if show_all else _actor(user, groups)
     page = engine.read(queries.tasks, actor, queries.TaskQuery(limit=200), engine.clock.now())
@@ -309,8 +303,6 @@ def jobs_run() -> None:
 @jobs.command("incidents")
 def jobs_incidents() -> None:
     """List open incidents."""
-    from engine import queries
-
     for incident in _engine().read(queries.incidents):
         click.echo(f"{incident.id}  {incident.instance_id}  {incident.element_id}  "
                    f"{incident.message}")

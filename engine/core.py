@@ -15,13 +15,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from engine import users
+from engine import queries, users
 from engine.clock import Clock
 from engine.db import Database, UnitOfWork
 from engine.db.models import Definition, Incident, Instance, Job, Task
 from engine.deployment.bundle import SpecCache
 from engine.deployment.deploy import Deployed, deploy
 from engine.errors import NotFound
+from engine.executor import JobExecutor
 from engine.expressions import Sandbox
 from engine.expressions.functions import builtin_functions
 from engine.expressions.spiff import SandboxedScriptEngine
@@ -29,7 +30,7 @@ from engine.identity import SYSTEM, Actor
 from engine.runtime import instances, jobs, messages, tasks, views
 from engine.runtime.context import Context, Services
 from engine.runtime.state import WorkflowState
-from handlers import Registry, default_registry
+from handlers import HandlerResult, Registry, default_registry
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -136,9 +137,7 @@ class Engine:
 
     # -- jobs ----------------------------------------------------------------------------
 
-    def executor(self, worker_id: str | None = None):
-        from engine.executor import JobExecutor
-
+    def executor(self, worker_id: str | None = None) -> JobExecutor:
         return JobExecutor(self, worker_id)
 
     def run_in_background(self, poll_seconds: float = 1.0) -> Callable[[], None]:
@@ -175,8 +174,6 @@ class Engine:
 
     def complete_external_job(self, job_id: int, output: dict[str, Any] | None = None, *,
                               actor: Actor) -> Job:
-        from handlers import HandlerResult
-
         return self._command(actor, lambda ctx: jobs.succeed(
             ctx, job_id, None, HandlerResult(output=output or {})))
 
@@ -231,8 +228,6 @@ class Engine:
         return self._read(lambda ctx: views.instance_detail(ctx, instance_id), actor)
 
     def instance_events(self, instance_id: str, *, actor: Actor) -> list:
-        from engine import queries
-
         def events(ctx: Context) -> list:
             views.visible_instance(ctx, instance_id)
             return queries.events(ctx.session, instance_id)

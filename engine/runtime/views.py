@@ -16,8 +16,10 @@ from sqlalchemy import select
 from engine import audit, authz, queries
 from engine.db.models import Comment, Definition, Instance, Task, Wait
 from engine.deployment.repository import load_bundle
+from engine.dialect.specs import UserTask
 from engine.errors import Forbidden, NotFound, ValidationFailed
 from engine.runtime.context import Context
+from engine.runtime.instances import pins_for
 from engine.runtime.loaded import load_row
 
 MAX_COMMENT = 4000
@@ -120,8 +122,6 @@ class DefinitionDetail:
 
 
 def definition_detail(ctx: Context, key: str) -> DefinitionDetail:
-    from engine.runtime.instances import pins_for
-
     versions = queries.definition_versions(ctx.session, key)
     if not versions:
         raise NotFound(f"no process with key '{key}' is deployed")
@@ -134,9 +134,6 @@ def definition_detail(ctx: Context, key: str) -> DefinitionDetail:
 
 def groups_in_use(ctx: Context) -> set[str]:
     """Candidate and starter groups named by the latest version of every process."""
-    from engine.dialect.specs import UserTask
-    from engine.runtime.instances import pins_for
-
     groups: set[str] = set()
     for definition in queries.latest_definitions(ctx.session):
         bundle = load_bundle(ctx.session, ctx.services.specs, definition.id,
