@@ -28,7 +28,7 @@ from engine.expressions.functions import builtin_functions
 from engine.expressions.spiff import SandboxedScriptEngine
 from engine.identity import SYSTEM, Actor
 from engine.runtime import instances, jobs, messages, tasks, views
-from engine.runtime.context import Context, Services
+from engine.runtime.context import JOBS_DUE, Context, Services
 from engine.runtime.state import WorkflowState
 from handlers import HandlerResult, Registry, default_registry
 
@@ -68,7 +68,9 @@ class Engine:
     def _command(self, actor: Actor, action: Callable[[Context], T]) -> T:
         with UnitOfWork(self.db) as uow:
             result = action(Context(uow.session, self.clock.now(), actor, self.services))
-        self.wake_executor()
+            jobs_due = uow.session.info.get(JOBS_DUE, False)
+        if jobs_due:
+            self.wake_executor()
         return result
 
     def wake_executor(self) -> None:

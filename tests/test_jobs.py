@@ -147,3 +147,21 @@ def test_the_background_executor_runs_jobs_after_commands(engine, deploy, regist
         halt()  # joins the thread after its last pass
     states = [(j.topic, j.state) for j in jobs_of(engine, instance.id)]
     assert states == [("flaky", "done"), ("notify", "done"), ("registry-archive", "external")]
+
+
+def test_only_commands_that_make_jobs_due_wake_the_executor(engine, deploy, registry):
+    """The executor's own commands must not wake it, or it would spin forever."""
+    import threading
+
+    registry.register("flaky", lambda ctx: {"licence_number": "X"})
+    deploy("services.bpmn", "review.bpmn")
+    engine._wake = wake = threading.Event()
+    engine.start("review", actor=ADMIN, data={"applicant": "A", "amount": 1.0})
+    assert not wake.is_set()
+    engine.start("services", actor=ADMIN)
+    assert wake.is_set()
+    assert engine.run_jobs() == 2  # register, then notify (which the first made due)
+    wake.clear()
+    assert engine.run_jobs() == 0  # a pass with nothing to do: claiming must not wake it
+    assert not wake.is_set()
+    engine._wake = None

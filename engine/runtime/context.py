@@ -14,6 +14,10 @@ from engine.identity import Actor
 from engine.runtime.state import WorkflowState
 from handlers.registry import Registry
 
+#: set in ``session.info`` by a command that made a job due now: the engine then wakes
+#: its in-process executor (and only then: the executor's own commands must not)
+JOBS_DUE = "biflow.jobs_due"
+
 
 @dataclass(frozen=True)
 class Services:

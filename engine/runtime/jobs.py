@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from engine import audit
 from engine.db.models import Incident, Instance, Job, OutboxMessage
 from engine.errors import Conflict, Forbidden, NotFound
-from engine.runtime.context import Context
+from engine.runtime.context import JOBS_DUE, Context
 from engine.runtime.loaded import load, run, save
 from engine.runtime.state import refuse_reserved_keys
 from handlers.registry import HandlerContext, HandlerResult
@@ -134,6 +134,7 @@ def retry_incident(ctx: Context, incident_id: int) -> Incident:
     incident.resolved_by = ctx.actor.user_id
     if incident.job_id is not None:
         job = _job(ctx, incident.job_id)
+        ctx.session.info[JOBS_DUE] = True
         job.state = "pending"
         job.attempts = 0
         job.due_at = ctx.now

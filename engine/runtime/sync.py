@@ -24,7 +24,7 @@ from engine.dialect.specs import ExternalServiceTask, UserTask
 from engine.errors import ProcessError
 from engine.expressions import ExpressionError
 from engine.moments import to_moment
-from engine.runtime.context import Context
+from engine.runtime.context import JOBS_DUE, Context
 
 DEFAULT_PRIORITY = 50
 
@@ -160,6 +160,8 @@ def _sync_jobs(ctx: Context, row: Instance, ready: dict[str, Any]) -> None:
         if task_id in open_jobs:
             continue
         topic = task.task_spec.topic
+        if topic in ctx.services.handlers:
+            session.info[JOBS_DUE] = True
         session.add(Job(
             instance_id=row.id, task_id=task_id, element_id=task.task_spec.bpmn_id, topic=topic,
             state="pending" if topic in ctx.services.handlers else "external",
