@@ -37,6 +37,7 @@ the PostgreSQL row is skipped with a line saying so.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import queue
@@ -317,7 +318,7 @@ class Server:
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile of ``values`` (not necessarily sorted)."""
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(p / 100 * len(ordered))))
     return ordered[rank - 1]
 
 
@@ -440,8 +441,16 @@ class Row:
     prepared: Prepared
 
 
+def load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def measure(backend: str, url: str, args: argparse.Namespace) -> Row:
-    print(f"{backend}: preparing (migrate, deploy, seed {args.open:,} ready + "
+    print(f"{backend}: load average {load_average()}; preparing (migrate, deploy, seed "
+          f"{args.open:,} ready + "
           f"{args.completed:,} completed tasks, start {args.warmup + args.instances} "
           "instances) ...", flush=True)
     prepared = prepare(url, args.open, args.completed, args.warmup + args.instances)
@@ -452,7 +461,9 @@ def measure(backend: str, url: str, args: argparse.Namespace) -> Row:
         warm, timed = prepared.walks[:args.warmup], prepared.walks[args.warmup:]
         if warm:
             run_completions(server.base, prepared.clicker_token, warm)
+        print(f"{backend}: load average {load_average()}; completing ...", flush=True)
         completions = run_completions(server.base, prepared.clicker_token, timed)
+        print(f"{backend}: load average {load_average()}; reading the inbox ...", flush=True)
         inbox = run_inbox(server.base, prepared.reader_token, args.inbox_requests)
     return Row(backend, completions, inbox, prepared)
 

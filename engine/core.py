@@ -115,6 +115,21 @@ class Engine:
         return self._command(actor, lambda ctx: instances.start(ctx, process_key, business_key,
                                                                 data))
 
+    def start_and_show(self, process_key: str, *, actor: Actor, business_key: str | None = None,
+                       data: dict[str, Any] | None = None) -> views.Progress:
+        """:meth:`start`, answering the instance and its ready tasks from the same
+        transaction (what the API returns, without reading twice)."""
+        return self._command(actor, lambda ctx: views.progress(
+            ctx, instances.start(ctx, process_key, business_key, data)))
+
+    def complete_and_show(self, task_id: str, data: dict[str, Any] | None = None, *,
+                          actor: Actor) -> views.Progress:
+        """:meth:`complete_task`, answering the instance and its new ready tasks."""
+        def complete(ctx: Context) -> views.Progress:
+            task = tasks.complete(ctx, task_id, data)
+            return views.progress(ctx, ctx.session.get(Instance, task.instance_id))
+        return self._command(actor, complete)
+
     def cancel(self, instance_id: str, reason: str, *, actor: Actor) -> Instance:
         return self._command(actor, lambda ctx: instances.cancel(ctx, instance_id, reason))
 

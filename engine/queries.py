@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, distinct, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.authz import participation_clause
 from engine.db.models import (
+    FAR_FUTURE,
     AuditEvent,
     Definition,
     Incident,
@@ -63,6 +64,66 @@ def may_work_on_clause(actor: Actor):
                and_(Task.assignee.is_(None), Task.id.in_(candidate_tasks)))
 
 
+def _is_default_inbox(actor: Actor, query: TaskQuery) -> bool:
+    """The inbox's own question: ready tasks I may work on, by due date, maybe in a range."""
+    return (not actor.is_admin and query.state == "ready" and query.sort == "due"
+            and query.assignee is None and query.candidate_group is None
+            and query.unassigned is None and query.process_key is None
+            and query.business_key is None and query.instance_id is None)
+
+
+def _due_range(column, query: TaskQuery, now: datetime, null_is_far: bool) -> list:
+    """``due_before``/``due_after``/``overdue`` on a due column (or its FAR_FUTURE key)."""
+    conditions = []
+    if query.due_before is not None:
+        conditions.append(column < query.due_before)
+    if query.due_after is not None:
+        conditions.append(column > query.due_after)
+        conditions.append(column < FAR_FUTURE if null_is_far else column.is_not(None))
+    if query.overdue is not None:
+        if query.overdue:
+            conditions.append(column < now)
+        else:
+            conditions.append(column >= now if null_is_far
+                              else or_(column.is_(None), column >= now))
+    return conditions
+
+
+def _default_inbox(session: Session, actor: Actor, query: TaskQuery, now: datetime) -> Page:
+    """One short index range scan per candidate value (``ix_task_candidates_inbox``) plus the
+    tasks assigned to the actor, merged; then the page's rows by primary key."""
+    wanted = query.offset + query.limit
+    offered = [
+        select(TaskCandidate.task_id.label("id"), TaskCandidate.due_key.label("due_key"))
+        .where(TaskCandidate.candidate == candidate, TaskCandidate.unassigned.is_(True),
+               *_due_range(TaskCandidate.due_key, query, now, null_is_far=True))
+        .order_by(TaskCandidate.due_key, TaskCandidate.task_id).limit(wanted).subquery()
+        for candidate in candidates_of(actor)
+    ]
+    mine_conditions = [Task.state == "ready", Task.assignee == actor.user_id,
+                       *_due_range(Task.due_at, query, now, null_is_far=False)]
+    mine = (select(Task.id.label("id"), func.coalesce(Task.due_at, FAR_FUTURE).label("due_key"))
+            .where(*mine_conditions).order_by(Task.due_at, Task.id).limit(wanted).subquery())
+    merged = union_all(*(select(part.c.id, part.c.due_key) for part in (*offered, mine)))
+    merged = merged.subquery()
+    page = (select(merged.c.id).group_by(merged.c.id)
+            .order_by(func.min(merged.c.due_key), merged.c.id)
+            .limit(query.limit).offset(query.offset))
+    ids = list(session.scalars(page))
+    rows = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(ids)))} if ids else {}
+    offers = (TaskCandidate.candidate.in_(candidates_of(actor)),
+              TaskCandidate.unassigned.is_(True),
+              *_due_range(TaskCandidate.due_key, query, now, null_is_far=True))
+    single = session.scalar(select(func.count()).select_from(TaskCandidate).where(
+        *offers, TaskCandidate.multi.is_(False))) or 0
+    several = session.scalar(select(func.count(distinct(TaskCandidate.task_id))).where(
+        *offers, TaskCandidate.multi.is_(True))) or 0
+    offered_total = single + several
+    mine_total = session.scalar(select(func.count()).select_from(Task)
+                                .where(*mine_conditions)) or 0
+    return Page([rows[i] for i in ids if i in rows], offered_total + mine_total)
+
+
 def tasks(session: Session, actor: Actor, query: TaskQuery, now: datetime) -> Page:
     if query.state not in ("ready", "completed", "cancelled"):
         raise ValidationFailed("unknown state",
@@ -74,6 +135,8 @@ def tasks(session: Session, actor: Actor, query: TaskQuery, now: datetime) -> Pa
     if column is None:
         raise ValidationFailed("unknown sort", details={"sort": [
             "due, created or priority, with '-' for descending"]})
+    if _is_default_inbox(actor, query):
+        return _default_inbox(session, actor, query, now)
     conditions = [Task.state == query.state]
     if not actor.is_admin:
         if query.state == "ready":
@@ -95,18 +158,14 @@ def tasks(session: Session, actor: Actor, query: TaskQuery, now: datetime) -> Pa
                            (query.instance_id, Task.instance_id)):
         if value is not None:
             conditions.append(column_ == value)
-    if query.due_before is not None:
-        conditions.append(Task.due_at < query.due_before)
-    if query.due_after is not None:
-        conditions.append(Task.due_at > query.due_after)
-    if query.overdue is not None:
-        conditions.append(Task.due_at < now if query.overdue
-                          else or_(Task.due_at.is_(None), Task.due_at >= now))
+    conditions += _due_range(Task.due_at, query, now, null_is_far=False)
     total = session.scalar(select(func.count()).select_from(Task).where(*conditions)) or 0
     order = column.desc() if descending else column.asc()
+    # equal due dates break by id, as the indexed default inbox does; other sorts by age
+    tie_break = [Task.id] if column is Task.due_at else [Task.created_at, Task.id]
     rows = session.scalars(
         select(Task).where(*conditions)
-        .order_by(column.is_(None), order, Task.created_at, Task.id)
+        .order_by(column.is_(None), order, *tie_break)
         .limit(query.limit).offset(query.offset))
     return Page(list(rows), total)
 

@@ -131,3 +131,43 @@ def test_candidate_rows_exist_only_for_ready_tasks(engine, three):
     task = inbox(engine, CASE_WORKER).items[0]
     engine.complete_task(task.id, {"decision": "grant"}, actor=CASE_WORKER)
     assert engine.read(count) == 4  # validate: minister-cabinet + alice
+
+
+@pytest.mark.parametrize("window", [
+    {}, {"overdue": True}, {"overdue": False}, {"offset": 3, "limit": 4},
+    {"due_before": "mid"}, {"due_after": "mid"}, {"limit": 1},
+])
+def test_the_indexed_inbox_answers_what_the_general_query_answers(engine, deploy, clock,
+                                                                  window):
+    """The default inbox reads the candidate index; any other filter takes the general
+    query. Every task here is offered to licensing-unit, so filtering on it changes nothing
+    but forces the general path."""
+    deploy("review.bpmn", "scripted.bpmn", "lanes.bpmn")
+    for _ in range(3):
+        engine.start("lanes", actor=ADMIN)  # licensing-unit tasks without a due date
+    for number in range(8):
+        engine.start("review", actor=CASE_WORKER, business_key=f"LIC-{number}",
+                     data={**APPLICATION, "urgent": number % 2 == 0})
+        clock.advance(timedelta(hours=20))
+    engine.start("scripted", actor=ADMIN, data={"amount": 1.0})  # another group: not seen
+    tasks = inbox(engine, ADMIN, limit=200).items
+    engine.claim(tasks[1].id, actor=CASE_WORKER)
+    engine.claim(tasks[2].id, actor=OTHER_WORKER)
+    clock.advance(timedelta(days=2))
+    middle = tasks[4].due_at
+    filters = {k: (middle if v == "mid" else v) for k, v in window.items()}
+    fast = inbox(engine, CASE_WORKER, **filters)
+    general = inbox(engine, CASE_WORKER, candidate_group="licensing-unit", **filters)
+    assert [t.id for t in fast.items] == [t.id for t in general.items]
+    assert fast.total == general.total
+    assert tasks[2].id not in [t.id for t in fast.items]
+
+
+def test_a_task_offered_to_me_twice_counts_once(engine, three):
+    """``validate`` is offered to group minister-cabinet and to user alice: alice in that
+    group matches it twice, and still sees one task."""
+    task = inbox(engine, CASE_WORKER).items[0]
+    engine.complete_task(task.id, {"decision": "grant"}, actor=CASE_WORKER)
+    alice = Actor.of("alice", "minister-cabinet")
+    page = inbox(engine, alice)
+    assert (page.total, [t.element_id for t in page.items]) == (1, ["validate"])

@@ -22,9 +22,8 @@ blp = Blueprint("instances", __name__, url_prefix="/api/process-instances",
                 description="Process instances")
 
 
-def with_ready_tasks(instance) -> dict:
-    return {**fields_of(instance),
-            "ready_tasks": engine().read(queries.ready_tasks_of, instance.id)}
+def with_ready_tasks(progress) -> dict:
+    return {**fields_of(progress.instance), "ready_tasks": progress.ready_tasks}
 
 
 @blp.route("", methods=["POST"])
@@ -33,9 +32,9 @@ def with_ready_tasks(instance) -> dict:
 @errors(blp, 403, 404, 409, 422)
 def start(args):
     """Start the latest version of a process; ``data`` is checked against its start form."""
-    instance = engine().start(args["process_key"], actor=current_actor(),
-                              business_key=args.get("business_key"), data=args["data"])
-    return with_ready_tasks(instance)
+    return with_ready_tasks(engine().start_and_show(
+        args["process_key"], actor=current_actor(), business_key=args.get("business_key"),
+        data=args["data"]))
 
 
 @blp.route("")

@@ -82,9 +82,8 @@ def assign(args, task_id: str):
 @errors(blp, 403, 404, 409, 422)
 def complete(args, task_id: str):
     """Complete with form data; answers the instance and its new ready tasks."""
-    eng = engine()
-    done = eng.complete_task(task_id, args["data"], actor=current_actor())
-    return with_ready_tasks(eng.instance(done.instance_id))
+    return with_ready_tasks(engine().complete_and_show(task_id, args["data"],
+                                                       actor=current_actor()))
 
 
 @blp.route("/<string:task_id>/comments")

@@ -6,7 +6,7 @@ transaction (see :mod:`engine.db.uow`).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -102,18 +102,31 @@ class Task(Base):
     __mapper_args__ = {"version_id_col": version}
 
 
+#: the sort key of "no due date": after every real date
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
 class TaskCandidate(Base):
-    """``group:NAME`` or ``user:NAME`` for each ready task; indexed for inbox queries.
+    """``group:NAME`` or ``user:NAME`` for each ready task; the inbox's index.
 
     Rows exist only while their task is ready, so the index stays the size of the open work.
+    They carry copies of the task's "unassigned" and due date, so that a page of "tasks I may
+    work on, by due date" is a short range scan of one index per candidate value.
     """
 
     __tablename__ = "task_candidates"
-    __table_args__ = (Index("ix_task_candidates_candidate", "candidate", "task_id"),)
+    __table_args__ = (Index("ix_task_candidates_inbox", "candidate", "unassigned", "due_key",
+                            "task_id", "multi"),)
 
     task_id: Mapped[str] = mapped_column(
         ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True)
     candidate: Mapped[str] = mapped_column(String(300), primary_key=True)
+    unassigned: Mapped[bool] = mapped_column(default=True)
+    #: the task's due date, or FAR_FUTURE when it has none
+    due_key: Mapped[datetime]
+    #: the task has other candidate rows too; counting "tasks offered to me" needs DISTINCT
+    #: only over such rows, which are few (a plain count over the rest reads the index only)
+    multi: Mapped[bool] = mapped_column(default=False)
 
 
 class Wait(Base):

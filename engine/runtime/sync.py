@@ -18,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm.util import identity_key
 
-from engine.db.models import Instance, Job, Task, TaskCandidate, Wait
+from engine.db.models import FAR_FUTURE, Instance, Job, Task, TaskCandidate, Wait
 from engine.deployment.bundle import SpecBundle
 from engine.dialect.specs import ExternalServiceTask, UserTask
 from engine.errors import ProcessError
@@ -116,7 +116,9 @@ def _open_task(ctx: Context, row: Instance, task) -> None:
     ))
     candidates = {f"group:{g}" for g in rule.candidate_groups}
     candidates |= {f"user:{u}" for u in rule.candidate_users}
-    ctx.session.add_all(TaskCandidate(task_id=task_id, candidate=c) for c in sorted(candidates))
+    ctx.session.add_all(TaskCandidate(task_id=task_id, candidate=c, unassigned=not assignee,
+                                      due_key=due or FAR_FUTURE, multi=len(candidates) > 1)
+                        for c in sorted(candidates))
 
 
 def _evaluated(ctx: Context, task, text: str) -> Any:

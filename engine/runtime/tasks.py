@@ -6,10 +6,10 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine import audit, authz
-from engine.db.models import Instance, Task
+from engine.db.models import Instance, Task, TaskCandidate
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.runtime.context import Context
 from engine.runtime.loaded import load_row, run, save
@@ -91,6 +91,9 @@ def _set_assignee(ctx: Context, row: Task, instance: Instance, user_id: str | No
                   action: str) -> Task:
     previous = row.assignee
     row.assignee = user_id
+    ctx.session.execute(update(TaskCandidate).where(TaskCandidate.task_id == row.id)
+                        .values(unassigned=user_id is None)
+                        .execution_options(synchronize_session=False))
     audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action=action,
                  instance=instance, task_id=row.id, element_id=row.element_id,
                  data={"assignee": user_id, "previous": previous})

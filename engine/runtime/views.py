@@ -33,6 +33,19 @@ class TaskDetail:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """An instance after a command, with the tasks now ready in it."""
+
+    instance: Instance
+    ready_tasks: list[Task]
+
+
+def progress(ctx: Context, instance: Instance) -> Progress:
+    ctx.session.flush()
+    return Progress(instance, queries.ready_tasks_of(ctx.session, instance.id))
+
+
+@dataclass(frozen=True)
 class InstanceDetail:
     instance: Instance
     data: dict[str, Any]
