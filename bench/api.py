@@ -13,7 +13,7 @@ For each backend (SQLite at ``/tmp/biflow-api-bench.db``, recreated; PostgreSQL 
 2. seeds the inbox with bulk inserts (data setup, not measured): ``--open`` ready and
    ``--completed`` completed tasks, 100 per instance row, spread round-robin over eight
    candidate groups, due dates within 60 days either side of now, one ready task in ten
-   assigned to some other user; then runs ``ANALYZE``;
+   assigned to some other user; then runs ``ANALYZE`` (``VACUUM ANALYZE`` on PostgreSQL);
 3. starts ``--instances`` (plus ``--warmup``) instances of the ten-step process through the
    engine, then serves the API with ``biflow serve --threads 8`` in a subprocess;
 4. completions: two client threads (a ``requests`` session each) take instances from a shared
@@ -237,8 +237,13 @@ def prepare(url: str, open_tasks: int, completed_tasks: int, walks: int) -> Prep
                                                       Definition.key == PROCESS_KEY))
             seed_inbox(connection, int(definition_id), open_tasks, completed_tasks,
                        engine.clock.now())
-        with engine.db.engine.begin() as connection:
-            connection.exec_driver_sql("ANALYZE")
+        with engine.db.engine.connect() as connection:
+            # VACUUM too on PostgreSQL: after a bulk load the visibility map is empty and
+            # index-only scans would visit the heap (autovacuum does this in production)
+            statement = ("VACUUM ANALYZE" if connection.dialect.name == "postgresql"
+                         else "ANALYZE")
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                statement)
         with engine.db.engine.connect() as connection:
             seeded_ready, seeded_completed = (
                 connection.scalar(select(func.count()).select_from(Task)
@@ -271,7 +276,8 @@ def free_port() -> int:
 class Server:
     """``biflow serve`` in a subprocess, its output in a log file."""
 
-    def __init__(self, url: str, label: str) -> None:
+    def __init__(self, url: str, label: str, workers: int = 1) -> None:
+        self.workers = workers
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/api"
         self.log_path = Path(f"/tmp/biflow-api-bench-{label}.log")
@@ -283,7 +289,7 @@ class Server:
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [str(BIFLOW), "serve", "--port", str(self.port),
-                 "--threads", str(SERVER_THREADS)],
+                 "--threads", str(SERVER_THREADS), "--workers", str(self.workers)],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -457,7 +463,7 @@ def measure(backend: str, url: str, args: argparse.Namespace) -> Row:
     print(f"{backend}: seeded in {prepared.seed_seconds:.1f} s "
           f"({prepared.seeded_ready:,} ready, {prepared.seeded_completed:,} completed "
           "tasks besides the bench instances); serving ...", flush=True)
-    with Server(url, backend) as server:
+    with Server(url, backend, args.workers) as server:
         warm, timed = prepared.walks[:args.warmup], prepared.walks[args.warmup:]
         if warm:
             run_completions(server.base, prepared.clicker_token, warm)
@@ -507,7 +513,7 @@ def command_line(args: argparse.Namespace) -> str:
     parts = [python, os.path.relpath(Path(__file__).resolve()),
              "--instances", str(args.instances), "--warmup", str(args.warmup),
              "--open", str(args.open), "--completed", str(args.completed),
-             "--inbox-requests", str(args.inbox_requests)]
+             "--inbox-requests", str(args.inbox_requests), "--workers", str(args.workers)]
     if args.sqlite_only:
         parts.append("--sqlite-only")
     line = " ".join(shlex.quote(p) for p in parts)
@@ -605,6 +611,8 @@ def main(argv: list[str] | None = None) -> int:
                            help=f"timed inbox requests per query "
                                 f"(default {DEFAULT_INBOX_REQUESTS})")
     arguments.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
+    arguments.add_argument("--workers", type=int, default=1,
+                           help="server processes (biflow serve --workers)")
     args = arguments.parse_args(argv)
     if (args.instances < 1 or args.warmup < 0 or args.open < 0 or args.completed < 0
             or args.inbox_requests < 1):
@@ -630,7 +638,8 @@ def main(argv: list[str] | None = None) -> int:
           f"sqlite {sqlite3.sqlite_version}, postgresql {pg_version}")
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores ({usable_cores()} usable), "
           f"{platform.system()} {platform.release()}")
-    print(f"server: biflow serve --threads {SERVER_THREADS} (job executor on); clients: "
+    print(f"server: biflow serve --workers {args.workers} --threads {SERVER_THREADS} "
+          "(job executor on); clients: "
           f"{CLIENT_THREADS} threads on the same machine")
     print()
 

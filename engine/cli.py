@@ -142,29 +142,29 @@ def _demo_users(engine: Engine) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="server processes (more than one: gunicorn); about one per core")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
+              help="request threads per process")
 @click.option("--demo", is_flag=True, help="create a demo user per group and print tokens")
 @click.option("--no-worker", is_flag=True, help="do not run the job executor here")
-def serve(host: str, port: int, threads: int, demo: bool, no_worker: bool) -> None:
+def serve(host: str, port: int, workers: int, threads: int, demo: bool,
+          no_worker: bool) -> None:
     """Upgrade, deploy processes/, run the job executor and serve the HTTP API."""
-    import waitress
-
-    from api import create_app
-
     engine = _engine()
     click.echo(f"database: {engine.db.url.render_as_string(hide_password=True)}")
     if model_files([PROCESSES_DIR]):
         _deploy_or_exit(engine, [PROCESSES_DIR], SYSTEM)
     if demo:
         _demo_users(engine)
-    halt = None if no_worker else engine.run_in_background()
     click.echo(f"serving on http://{host}:{port}/api (docs: http://{host}:{port}/api/docs)")
-    try:
-        waitress.serve(create_app(engine), host=host, port=port, threads=threads,
-                       ident="biflow", _quiet=True)
-    finally:
-        if halt is not None:
-            halt()
+    from api.server import serve_in_process, serve_with_workers  # the CLI alone imports api
+
+    if workers == 1:
+        serve_in_process(engine, host, port, threads, run_executor=not no_worker)
+    else:
+        engine.close()  # each worker process opens its own connections
+        serve_with_workers(host, port, workers, threads, run_executor=not no_worker)
 
 
 @main.group()

@@ -31,12 +31,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path, database_url):
+@pytest.fixture(params=[1, 2], ids=["waitress", "gunicorn-2-workers"])
+def server(request, tmp_path, database_url):
     port = free_port()
     (tmp_path / "tests").symlink_to(ROOT / "tests")
     env = {**os.environ, "BIFLOW_DATABASE_URL": database_url}
-    process = subprocess.Popen([str(BIFLOW), "serve", "--demo", "--port", str(port)],
+    process = subprocess.Popen([str(BIFLOW), "serve", "--demo", "--port", str(port),
+                                "--workers", str(request.param)],
                                cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}/api"
