@@ -42,7 +42,6 @@ import os
 import platform
 import queue
 import random
-import re
 import shlex
 import socket
 import sqlite3
@@ -55,7 +54,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from importlib import metadata
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +62,14 @@ ROOT = HERE.parent
 # This file shares its name with the ``api`` package (and bench/engine.py with ``engine``):
 # keep its folder off the import path (``python bench/api.py`` puts it first).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.append(str(HERE))  # last: for bench_support, after the real packages
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import bench_support  # noqa: E402
 import requests  # noqa: E402
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from bench_support import cpu_model, fresh_postgres, usable_cores  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.engine import URL, Connection, make_url  # noqa: E402
 from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 
@@ -118,32 +119,7 @@ INBOX_QUERIES = (
 # -- the process -------------------------------------------------------------------------
 
 def process_xml(steps: int = STEPS) -> bytes:
-    """startEvent -> ``step1`` .. ``step<steps>`` (user tasks of ``bench-a``) -> end."""
-    nodes = ["begin", *(f"step{i}" for i in range(1, steps + 1)), "finish"]
-    body = ['    <bpmn:startEvent id="begin" name="Begin" />']
-    for i in range(1, steps + 1):
-        body.append(
-            f'    <bpmn:userTask id="step{i}" name="Step {i}" '
-            f'camunda:candidateGroups="{BENCH_GROUP}">\n'
-            "      <bpmn:extensionElements>\n"
-            "        <camunda:formData>\n"
-            f'          <camunda:formField id="n_{i}" label="N {i}" type="long" />\n'
-            "        </camunda:formData>\n"
-            "      </bpmn:extensionElements>\n"
-            "    </bpmn:userTask>")
-    body.append('    <bpmn:endEvent id="finish" name="Finish" />')
-    for i, (source, target) in enumerate(pairwise(nodes), start=1):
-        body.append(f'    <bpmn:sequenceFlow id="flow{i}" sourceRef="{source}" '
-                    f'targetRef="{target}" />')
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<bpmn:definitions xmlns:bpmn="{BPMN_NS}" xmlns:camunda="{CAMUNDA_NS}"\n'
-        '                  id="ten_steps_defs" targetNamespace="http://biflow.brussels/bench">\n'
-        f'  <bpmn:process id="{PROCESS_KEY}" name="Ten steps" isExecutable="true">\n'
-        + "\n".join(body) + "\n"
-        "  </bpmn:process>\n"
-        "</bpmn:definitions>\n"
-    ).encode("utf-8")
+    return bench_support.process_xml(PROCESS_KEY, steps, BENCH_GROUP)
 
 
 def step_of(element_id: str) -> int:
@@ -183,7 +159,7 @@ def seed_inbox(connection: Connection, definition_id: int, open_tasks: int,
                    "created_at": created, "updated_at": created, "ended_at": None,
                    "end_reason": None, "audit_head": None, "version": 1}
 
-    candidates: list[dict[str, str]] = []
+    candidates: list[dict[str, Any]] = []
     per_state = {"ready": 0, "completed": 0}
 
     def task_rows() -> Iterator[dict[str, Any]]:
@@ -198,8 +174,10 @@ def seed_inbox(connection: Connection, definition_id: int, open_tasks: int,
             assignee = (rng.choice(OTHER_USERS) if ready and rng.random() < ASSIGNED_SHARE
                         else None)
             worker = None if ready else rng.choice(OTHER_USERS)
-            if ready:
-                candidates.append({"task_id": task_id, "candidate": f"group:{group}"})
+            if ready:  # the engine's invariant: candidate rows for ready tasks only
+                candidates.append({"task_id": task_id, "candidate": f"group:{group}",
+                                   "unassigned": assignee is None, "due_key": due,
+                                   "multi": False})
             step = n % STEPS + 1
             yield {"id": task_id, "instance_id": instance_ids[n // TASKS_PER_INSTANCE],
                    "element_id": f"step{step}", "name": f"Step {step}",
@@ -477,33 +455,11 @@ def measure(backend: str, url: str, args: argparse.Namespace) -> Row:
 # -- databases ---------------------------------------------------------------------------
 
 def fresh_sqlite() -> str:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
-    return f"sqlite:///{SQLITE_PATH}"
+    return bench_support.fresh_sqlite(SQLITE_PATH)
 
 
 def pg_target() -> URL:
-    url = make_url(os.environ.get("BIFLOW_BENCH_PG_URL", DEFAULT_PG_URL))
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-    if not url.database or url.database == "postgres":
-        url = url.set(database=PG_DATABASE)
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", url.database or ""):
-        raise SystemExit(f"refusing to drop a database named {url.database!r}")
-    return url
-
-
-def fresh_postgres(url: URL) -> tuple[str, str]:
-    """Drop and create the database; return its URL and the server version."""
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            version = str(connection.execute(text("SHOW server_version")).scalar())
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{url.database}"'))
-    finally:
-        admin.dispose()
-    return url.render_as_string(hide_password=False), version
+    return bench_support.pg_target(DEFAULT_PG_URL, PG_DATABASE)
 
 
 # -- output ------------------------------------------------------------------------------
@@ -521,22 +477,6 @@ def command_line(args: argparse.Namespace) -> str:
         shown = make_url(os.environ["BIFLOW_BENCH_PG_URL"]).render_as_string(hide_password=True)
         line = f"BIFLOW_BENCH_PG_URL={shlex.quote(shown)} {line}"
     return line
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cores() -> int | None:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count()
 
 
 def ms(seconds: float) -> str:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import shlex
 import sqlite3
 import sys
@@ -40,7 +39,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
-from itertools import pairwise
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -48,13 +46,15 @@ ROOT = HERE.parent
 # This file shares its name with the ``engine`` package: keep its folder off the import path
 # (``python bench/engine.py`` and ``python -m cProfile bench/engine.py`` both put it first).
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.append(str(HERE))  # last: for bench_support, after the real packages
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import bench_support  # noqa: E402
+from bench_support import cpu_model, fresh_postgres, usable_cores  # noqa: E402
 from lxml import etree  # noqa: E402
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import URL, make_url  # noqa: E402
 from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 
@@ -84,31 +84,7 @@ ACTOR = Actor.of("bench", "bench")
 # -- the process -------------------------------------------------------------------------
 
 def process_xml(steps: int = STEPS) -> bytes:
-    """startEvent -> ``step1`` .. ``step<steps>`` (user tasks, one optional long each) -> end."""
-    nodes = ["begin", *(f"step{i}" for i in range(1, steps + 1)), "finish"]
-    body = ['    <bpmn:startEvent id="begin" name="Begin" />']
-    for i in range(1, steps + 1):
-        body.append(
-            f'    <bpmn:userTask id="step{i}" name="Step {i}" camunda:candidateGroups="bench">\n'
-            "      <bpmn:extensionElements>\n"
-            "        <camunda:formData>\n"
-            f'          <camunda:formField id="n_{i}" label="N {i}" type="long" />\n'
-            "        </camunda:formData>\n"
-            "      </bpmn:extensionElements>\n"
-            "    </bpmn:userTask>")
-    body.append('    <bpmn:endEvent id="finish" name="Finish" />')
-    for i, (source, target) in enumerate(pairwise(nodes), start=1):
-        body.append(f'    <bpmn:sequenceFlow id="flow{i}" sourceRef="{source}" '
-                    f'targetRef="{target}" />')
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<bpmn:definitions xmlns:bpmn="{BPMN_NS}" xmlns:camunda="{CAMUNDA_NS}"\n'
-        '                  id="ten_steps_defs" targetNamespace="http://biflow.brussels/bench">\n'
-        f'  <bpmn:process id="{PROCESS_KEY}" name="Ten steps" isExecutable="true">\n'
-        + "\n".join(body) + "\n"
-        "  </bpmn:process>\n"
-        "</bpmn:definitions>\n"
-    ).encode("utf-8")
+    return bench_support.process_xml(PROCESS_KEY, steps, "bench")
 
 
 def step_data(step: int) -> dict[str, int]:
@@ -247,33 +223,11 @@ def measure(backend: str, url: str, xml: bytes, bare: Bare, instances: int,
 # -- databases ---------------------------------------------------------------------------
 
 def fresh_sqlite() -> str:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{SQLITE_PATH}{suffix}").unlink(missing_ok=True)
-    return f"sqlite:///{SQLITE_PATH}"
+    return bench_support.fresh_sqlite(SQLITE_PATH)
 
 
 def pg_target() -> URL:
-    url = make_url(os.environ.get("BIFLOW_BENCH_PG_URL", DEFAULT_PG_URL))
-    if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-    if not url.database or url.database == "postgres":
-        url = url.set(database=PG_DATABASE)
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", url.database or ""):
-        raise SystemExit(f"refusing to drop a database named {url.database!r}")
-    return url
-
-
-def fresh_postgres(url: URL) -> tuple[str, str]:
-    """Drop and create the database; return its URL and the server version."""
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            version = str(connection.execute(text("SHOW server_version")).scalar())
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{url.database}"'))
-    finally:
-        admin.dispose()
-    return url.render_as_string(hide_password=False), version
+    return bench_support.pg_target(DEFAULT_PG_URL, PG_DATABASE)
 
 
 # -- output ------------------------------------------------------------------------------
@@ -289,22 +243,6 @@ def command_line(args: argparse.Namespace) -> str:
         shown = make_url(os.environ["BIFLOW_BENCH_PG_URL"]).render_as_string(hide_password=True)
         line = f"BIFLOW_BENCH_PG_URL={shlex.quote(shown)} {line}"
     return line
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cores() -> int | None:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count()
 
 
 def print_table(rows: list[Row]) -> None:
