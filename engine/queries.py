@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, distinct, func, or_, select, union_all
+from sqlalchemy import and_, distinct, exists, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from engine.authz import participation_clause
@@ -64,12 +64,14 @@ def may_work_on_clause(actor: Actor):
                and_(Task.assignee.is_(None), Task.id.in_(candidate_tasks)))
 
 
-def _is_default_inbox(actor: Actor, query: TaskQuery) -> bool:
-    """The inbox's own question: ready tasks I may work on, by due date, maybe in a range."""
+def is_indexed(actor: Actor, query: TaskQuery) -> bool:
+    """The inbox's own question, which the candidate index answers: ready tasks I may work
+    on, by due date, maybe in a due range or in one of my groups."""
     return (not actor.is_admin and query.state == "ready" and query.sort == "due"
-            and query.assignee is None and query.candidate_group is None
-            and query.unassigned is None and query.process_key is None
-            and query.business_key is None and query.instance_id is None)
+            and query.assignee is None and query.unassigned is None
+            and query.process_key is None and query.business_key is None
+            and query.instance_id is None
+            and (query.candidate_group is None or query.candidate_group in actor.groups))
 
 
 def _due_range(column, query: TaskQuery, now: datetime, null_is_far: bool) -> list:
@@ -89,19 +91,27 @@ def _due_range(column, query: TaskQuery, now: datetime, null_is_far: bool) -> li
     return conditions
 
 
-def _default_inbox(session: Session, actor: Actor, query: TaskQuery, now: datetime) -> Page:
+def indexed_inbox(session: Session, actor: Actor, query: TaskQuery, now: datetime) -> Page:
     """One short index range scan per candidate value (``ix_task_candidates_inbox``) plus the
-    tasks assigned to the actor, merged; then the page's rows by primary key."""
+    tasks assigned to the actor, merged; then the page's rows by primary key.
+
+    Only for queries :func:`is_indexed` accepts; it answers what :func:`tasks` would.
+    """
     wanted = query.offset + query.limit
+    group = query.candidate_group
+    candidates = [f"group:{group}"] if group else candidates_of(actor)
     offered = [
         select(TaskCandidate.task_id.label("id"), TaskCandidate.due_key.label("due_key"))
         .where(TaskCandidate.candidate == candidate, TaskCandidate.unassigned.is_(True),
                *_due_range(TaskCandidate.due_key, query, now, null_is_far=True))
         .order_by(TaskCandidate.due_key, TaskCandidate.task_id).limit(wanted).subquery()
-        for candidate in candidates_of(actor)
+        for candidate in candidates
     ]
     mine_conditions = [Task.state == "ready", Task.assignee == actor.user_id,
                        *_due_range(Task.due_at, query, now, null_is_far=False)]
+    if group:  # EXISTS, so that the few tasks assigned to me drive, not the group's many
+        mine_conditions.append(exists().where(TaskCandidate.task_id == Task.id,
+                                              TaskCandidate.candidate == f"group:{group}"))
     mine = (select(Task.id.label("id"), func.coalesce(Task.due_at, FAR_FUTURE).label("due_key"))
             .where(*mine_conditions).order_by(Task.due_at, Task.id).limit(wanted).subquery())
     merged = union_all(*(select(part.c.id, part.c.due_key) for part in (*offered, mine)))
@@ -111,7 +121,7 @@ def _default_inbox(session: Session, actor: Actor, query: TaskQuery, now: dateti
             .limit(query.limit).offset(query.offset))
     ids = list(session.scalars(page))
     rows = {t.id: t for t in session.scalars(select(Task).where(Task.id.in_(ids)))} if ids else {}
-    offers = (TaskCandidate.candidate.in_(candidates_of(actor)),
+    offers = (TaskCandidate.candidate.in_(candidates),
               TaskCandidate.unassigned.is_(True),
               *_due_range(TaskCandidate.due_key, query, now, null_is_far=True))
     single = session.scalar(select(func.count()).select_from(TaskCandidate).where(
@@ -130,13 +140,18 @@ def tasks(session: Session, actor: Actor, query: TaskQuery, now: datetime) -> Pa
                                details={"state": ["ready, completed or cancelled"]})
     if not 1 <= query.limit <= MAX_LIMIT or query.offset < 0:
         raise ValidationFailed("bad paging", details={"limit": [f"1 to {MAX_LIMIT}"]})
-    descending = query.sort.startswith("-")
-    column = TASK_SORTS.get(query.sort.lstrip("-"))
-    if column is None:
+    if query.sort.lstrip("-") not in TASK_SORTS:
         raise ValidationFailed("unknown sort", details={"sort": [
             "due, created or priority, with '-' for descending"]})
-    if _is_default_inbox(actor, query):
-        return _default_inbox(session, actor, query, now)
+    if is_indexed(actor, query):
+        return indexed_inbox(session, actor, query, now)
+    return general_tasks(session, actor, query, now)
+
+
+def general_tasks(session: Session, actor: Actor, query: TaskQuery, now: datetime) -> Page:
+    """Any inbox query, over the tasks table (reads every matching row)."""
+    descending = query.sort.startswith("-")
+    column = TASK_SORTS[query.sort.lstrip("-")]
     conditions = [Task.state == query.state]
     if not actor.is_admin:
         if query.state == "ready":
