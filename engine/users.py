@@ -70,22 +70,10 @@ def authenticate(session: Session, token: str) -> Actor | None:
     """The actor a bearer token stands for, or ``None`` (unknown, malformed or revoked)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    user_id = session.scalars(select(ApiToken.user_id).where(
-        ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))).first()
-    if user_id is None:
+    rows = session.execute(
+        select(ApiToken.user_id, UserGroup.group)
+        .outerjoin(UserGroup, UserGroup.user_id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))).all()
+    if not rows:
         return None
-    return actor_of(session, user_id)
-
-
-def actor_of(session: Session, user_id: str) -> Actor:
-    groups = session.scalars(select(UserGroup.group).where(UserGroup.user_id == user_id))
-    return Actor(user_id, frozenset(groups))
-
-
-def user_exists(session: Session, user_id: str) -> bool:
-    return session.get(User, user_id) is not None
-
-
-def members_of(session: Session, group: str) -> list[User]:
-    return list(session.scalars(select(User).join(UserGroup, UserGroup.user_id == User.id)
-                                .where(UserGroup.group == group).order_by(User.id)))
+    return Actor(rows[0][0], frozenset(group for _, group in rows if group is not None))
