@@ -12,7 +12,7 @@ from api.auth import (
     Authenticator,
     TokenAuthenticator,
     authenticate_request,
-    refuse_nul_characters,
+    refuse_bad_input,
 )
 from api.schemas.common import ErrorSchema
 from api.views import definitions, health, incidents, instances, messages, tasks
@@ -64,7 +64,7 @@ def create_app(engine: Engine, *, authenticator: Authenticator | None = None,
         api.register_blueprint(blueprint)
 
     errors.register(app)
-    app.before_request(refuse_nul_characters)
+    app.before_request(refuse_bad_input)
     app.before_request(authenticate_request)
     app.after_request(_security_headers)
     return app

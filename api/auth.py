@@ -10,6 +10,7 @@ from typing import Protocol
 
 from flask import abort, current_app, g, request
 
+from engine.data import check_user_data
 from engine.identity import Actor
 
 PUBLIC_PATHS = frozenset({"/api/health", "/api/openapi.json", "/api/docs"})
@@ -35,24 +36,21 @@ class TokenAuthenticator:
         return self.engine.authenticate(token.strip())
 
 
-def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+def refuse_bad_input() -> None:
+    """``before_request``: input no command may take, refused before anything reads it.
 
-
-def refuse_nul_characters() -> None:
-    """``before_request``: NUL characters are never valid input (PostgreSQL cannot store
-    them); refuse them in the path, the query and JSON bodies before anything reads them."""
-    if "\x00" in request.path or any(_has_nul(k) or _has_nul(v)
-                                      for k, v in request.args.items(multi=True)):
+    NUL characters in the URL (PostgreSQL cannot store them); JSON bodies that nest too
+    deeply or hold NUL characters (the engine's own check of user data).
+    """
+    if "\x00" in request.path or any("\x00" in key or "\x00" in value
+                                      for key, value in request.args.items(multi=True)):
         abort(400, "NUL characters are not allowed in the URL")
-    if request.is_json and _has_nul(request.get_json(silent=True)):
-        abort(400, "NUL characters are not allowed in the body")
+    if request.is_json:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:
+            abort(400, "the body nests too deeply")
+        check_user_data(body, "body", reserved_keys=False)
 
 
 def authenticate_request() -> None:

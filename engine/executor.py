@@ -9,10 +9,10 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from engine.data import check_user_data
 from engine.errors import Conflict, NotFound, ProcessError, ValidationFailed
 from engine.identity import SYSTEM
 from engine.runtime import jobs
-from engine.runtime.state import refuse_reserved_keys
 from handlers import as_result
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class JobExecutor:
             if handler is None:
                 raise LookupError(f"no handler for topic '{context.topic}'")
             result = as_result(handler(context))
-            refuse_reserved_keys(result.output)
+            check_user_data(result.output)
         except Exception as exc:  # a handler may fail in any way: that is an attempt
             log.warning("job %s failed: %s", job_id, exc)
             self._fail(job_id, f"{type(exc).__name__}: {exc}")

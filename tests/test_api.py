@@ -315,15 +315,29 @@ def test_actor_identity_is_user_plus_groups(engine, client):
     assert engine.authenticate(client.tokens["bob"]) == Actor.of("bob", "licensing-unit")
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/api/process-instances?business_key=a%00b", None),
-    ("GET", "/api/tasks/a%00b", None),
-    ("POST", "/api/process-instances", {"process_key": "review\x00", "data": {}}),
-    ("POST", "/api/process-instances", {"process_key": "review", "data": {"applicant": "\x00"}}),
+@pytest.mark.parametrize("path", ["/api/process-instances?business_key=a%00b",
+                                  "/api/tasks/a%00b"])
+def test_nul_characters_in_the_url_get_400(client, path):
+    error = error_of(client.get(path, "ada"), 400)
+    assert error["message"] == "NUL characters are not allowed in the URL"
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"process_key": "review\x00", "data": {}}, "body.process_key"),
+    ({"process_key": "review", "data": {"applicant": "\x00"}}, "body.data.applicant"),
 ])
-def test_nul_characters_are_refused_everywhere(client, method, path, body):
-    response = client.call(method, path, "ada", json=body)
-    assert error_of(response, 400)["message"].startswith("NUL characters are not allowed")
+def test_nul_characters_in_the_body_are_named(client, body, field):
+    error = error_of(client.post("/api/process-instances", "ada", json=body), 422)
+    assert field in error["details"]
+
+
+@pytest.mark.parametrize("depth", [40, 5000, 200000])
+def test_deeply_nested_bodies_get_a_4xx(client, depth):
+    body = '{"process_key": "x", "data": {"a": ' + "[" * depth + "]" * depth + "}}"
+    response = client.post("/api/process-instances", "ada", data=body,
+                           content_type="application/json")
+    assert response.status_code in (400, 422)
+    assert "nests too deeply" in response.get_json()["error"]["message"]
 
 
 def test_the_engine_refuses_nul_characters_in_data(engine, deploy):

@@ -10,12 +10,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
 from engine import audit, authz
+from engine.data import check_user_data
 from engine.db.models import Definition, Instance
 from engine.deployment.repository import latest, latest_or_404
 from engine.errors import Conflict, Forbidden, NotFound, ProcessError, ValidationFailed
 from engine.runtime.context import Context
 from engine.runtime.loaded import Loaded, bundle_of, load, run, save
-from engine.runtime.state import refuse_reserved_keys
 
 MAX_BUSINESS_KEY = 255
 
@@ -55,7 +55,7 @@ def start(ctx: Context, process_key: str, business_key: str | None,
     )
     bundle = bundle_of(ctx, row)
     authz.require_starter(ctx.actor, bundle.meta, process_key)
-    refuse_reserved_keys(data or {})
+    check_user_data(data or {})
     clean = bundle.start_form.validate(data)
     workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs,
                             script_engine=ctx.services.script_engine)

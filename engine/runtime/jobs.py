@@ -15,11 +15,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select
 
 from engine import audit
+from engine.data import check_user_data
 from engine.db.models import Incident, Instance, Job, OutboxMessage
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.runtime.context import JOBS_DUE, Context
 from engine.runtime.loaded import load, run, save
-from engine.runtime.state import refuse_reserved_keys
 from handlers.registry import HandlerContext, HandlerResult
 
 MAX_ERROR_LENGTH = 4000
@@ -68,7 +68,7 @@ def succeed(ctx: Context, job_id: int, worker: str | None, result: HandlerResult
     elif job.state != "pending" or job.locked_by != worker:
         raise Conflict(f"the job is {job.state} and not leased to this worker")
     output = dict(result.output)
-    refuse_reserved_keys(output)
+    check_user_data(output)
     loaded = load(ctx, job.instance_id)
     task = loaded.workflow.get_task_from_id(UUID(job.task_id))
     if task is None or task.state != TaskState.READY:

@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from engine import audit
 from engine.authz import participation_clause
+from engine.data import check_user_data
 from engine.db.models import Instance, Wait
 from engine.dialect.messages import message_event
 from engine.errors import NotFound, ValidationFailed
 from engine.runtime.context import Context
 from engine.runtime.loaded import load, run, save
-from engine.runtime.state import refuse_reserved_keys
 
 
 def correlate(ctx: Context, name: str, instance_id: str | None, business_key: str | None,
@@ -24,7 +24,7 @@ def correlate(ctx: Context, name: str, instance_id: str | None, business_key: st
     if instance_id is None and business_key is None:
         raise ValidationFailed("name the instance_id or the business_key the message is for",
                                details={"instance_id": ["instance_id or business_key required"]})
-    refuse_reserved_keys(data or {})
+    check_user_data(data or {})
     query = (select(Wait.instance_id).join(Instance, Instance.id == Wait.instance_id)
              .where(Wait.kind == "message", Wait.message_name == name,
                     Instance.state == "running").distinct())

@@ -12,10 +12,6 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
 from engine.deployment.bundle import SpecBundle
-from engine.errors import ValidationFailed
-
-#: Keys SpiffWorkflow's serializer treats as object markers; refused in user data.
-RESERVED_DATA_KEYS = frozenset({"typename"})
 
 
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
@@ -59,23 +55,3 @@ class WorkflowState:
                                               subprocess_specs=bundle.subprocess_specs)
         workflow.script_engine = script_engine
         return workflow
-
-
-def refuse_reserved_keys(data: Any, path: str = "data") -> None:
-    """Refuse user data that SpiffWorkflow's serializer would take for an object, and NUL
-    characters, which PostgreSQL cannot store in text or JSON."""
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if key in RESERVED_DATA_KEYS:
-                raise ValidationFailed(f"'{key}' is a reserved key",
-                                       details={f"{path}.{key}": ["reserved key"]})
-            if isinstance(key, str) and "\x00" in key:
-                raise ValidationFailed("NUL characters are not allowed",
-                                       details={path: ["a key holds a NUL character"]})
-            refuse_reserved_keys(value, f"{path}.{key}")
-    elif isinstance(data, list):
-        for index, value in enumerate(data):
-            refuse_reserved_keys(value, f"{path}[{index}]")
-    elif isinstance(data, str) and "\x00" in data:
-        raise ValidationFailed("NUL characters are not allowed",
-                               details={path: ["holds a NUL character"]})

@@ -9,11 +9,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 
 from engine import audit, authz
+from engine.data import check_user_data
 from engine.db.models import Instance, Task, TaskCandidate
 from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.runtime.context import Context
 from engine.runtime.loaded import load_row, run, save
-from engine.runtime.state import refuse_reserved_keys
 
 
 def get(ctx: Context, task_id: str) -> Task:
@@ -38,7 +38,7 @@ def complete(ctx: Context, task_id: str, data: dict[str, Any] | None) -> Task:
     authz.require_may_work_on(ctx.actor, row)
     authz.require_ready(row)
     authz.require_free_or_mine(ctx.actor, row)
-    refuse_reserved_keys(data or {})
+    check_user_data(data or {})
     loaded = load_row(ctx, instance)
     spiff_task = loaded.workflow.get_task_from_id(UUID(task_id))
     if spiff_task is None or spiff_task.state != TaskState.READY:
