@@ -55,8 +55,3 @@ def record(session: Session, *, now: datetime, actor: str | None, action: str,
     else:
         session.info["audit_system_head"]["head"] = event.hash
     return event
-
-
-def events_of(session: Session, instance_id: str) -> list[AuditEvent]:
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id)
-                                .order_by(AuditEvent.id)))

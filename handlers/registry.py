@@ -71,10 +71,6 @@ class Registry:
     def __contains__(self, topic: str) -> bool:
         return topic in self._handlers
 
-    @property
-    def topics(self) -> tuple[str, ...]:
-        return tuple(sorted(self._handlers))
-
 
 def as_result(value: HandlerResult | Mapping[str, Any] | None) -> HandlerResult:
     if value is None:

@@ -23,44 +23,39 @@ class UnitOfWork:
         self.db = db
         self.read_only = read_only
         self.session: Session
-        self._after_commit: list = []
 
     def __enter__(self) -> UnitOfWork:
         self.session = self.db.read_session() if self.read_only else self.db.session()
         self.session.begin()
         return self
 
-    def after_commit(self, callback) -> None:
-        """Run ``callback()`` once the transaction has committed (e.g. wake the executor)."""
-        self._after_commit.append(callback)
-
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         try:
-            if exc_type is None and not self.read_only:
-                self.session.commit()
-            elif not self.read_only:
-                self.session.rollback()
-            # a read-only session is closed without rollback, which would expire its rows
-        except StaleDataError:
+            if not self.read_only:  # a read-only session is closed without rollback,
+                if exc is None:     # which would expire its rows
+                    self.session.commit()
+                else:
+                    self.session.rollback()
+        except (StaleDataError, DBAPIError) as failure:
             self.session.rollback()
-            raise Conflict("the instance was changed by another command; try again") from None
-        except IntegrityError as err:
-            self.session.rollback()
-            raise Conflict("a concurrent command wrote the same record; try again") from err
+            conflict = _conflict(failure)
+            if conflict is None:
+                raise
+            raise conflict from failure
         finally:
             self.session.close()
-        if exc_type is None:
-            for callback in self._after_commit:
-                callback()
-        elif exc_type is not None and issubclass(exc_type, StaleDataError):
-            raise Conflict("the instance was changed by another command; try again") from exc
-        elif exc_type is not None and issubclass(exc_type, IntegrityError):
-            raise Conflict("a concurrent command wrote the same record; try again") from exc
-        elif exc_type is not None and issubclass(exc_type, DBAPIError) and _is_serialization(exc):
-            raise Conflict("a concurrent command won; try again") from exc
+        if exc is not None and (conflict := _conflict(exc)) is not None:
+            raise conflict from exc
 
 
-def _is_serialization(exc: BaseException | None) -> bool:
-    text = str(exc).lower()
-    return "could not serialize" in text or "deadlock" in text or "database is locked" in text
+def _conflict(exc: BaseException) -> Conflict | None:
+    """The conflict a database failure stands for, if it is one."""
+    if isinstance(exc, StaleDataError):
+        return Conflict("the instance or task was changed by another command; try again")
+    if isinstance(exc, IntegrityError):
+        return Conflict("a concurrent command wrote the same record; try again")
+    text = str(exc).lower() if isinstance(exc, DBAPIError) else ""
+    if "could not serialize" in text or "deadlock" in text or "database is locked" in text:
+        return Conflict("a concurrent command won; try again")
+    return None
