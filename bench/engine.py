@@ -59,6 +59,7 @@ from sqlalchemy.engine import URL, make_url  # noqa: E402
 from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 
 from engine import Actor, Engine, queries  # noqa: E402
+from engine.calendar.days import LegalCalendar  # noqa: E402
 from engine.clock import Clock  # noqa: E402
 from engine.deployment.bundle import SpecBundle  # noqa: E402
 from engine.dialect import BiflowParser  # noqa: E402
@@ -137,7 +138,8 @@ class Bare:
         self.bundle = SpecBundle(PROCESS_KEY, parser.get_spec(PROCESS_KEY),
                                  parser.get_subprocess_specs(PROCESS_KEY))
         self.state = WorkflowState()
-        self.script_engine = SandboxedScriptEngine(Sandbox(builtin_functions(Clock())))
+        functions = builtin_functions(Clock(), LegalCalendar())
+        self.script_engine = SandboxedScriptEngine(Sandbox(functions))
 
     def run(self, instances: int) -> Timing:
         timing = Timing()

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 
 from engine import queries, users
+from engine.calendar.days import LegalCalendar
 from engine.clock import Clock
 from engine.db import Database, UnitOfWork
 from engine.db.models import Definition, Incident, Instance, Job, Task
@@ -35,6 +36,7 @@ from handlers import HandlerResult, Registry, default_registry
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 DEFAULT_DATABASE_URL = "sqlite:///var/biflow.db"
+DEFAULT_SENDER = "biflow@localhost"
 MODEL_SUFFIXES = (".bpmn", ".dmn")
 
 
@@ -45,15 +47,21 @@ def database_url() -> str:
 class Engine:
     def __init__(self, db: Database, *, clock: Clock | None = None,
                  handlers: Registry | None = None, job_max_attempts: int = 3,
-                 job_backoff_seconds: float = 10.0) -> None:
+                 job_backoff_seconds: float = 10.0, calendar: LegalCalendar | None = None,
+                 smtp_url: str | None = None, smtp_sender: str = DEFAULT_SENDER) -> None:
         self.db = db
         self.clock = clock or Clock()
+        self.calendar = calendar or LegalCalendar()
+        #: where ``notify`` e-mail goes (``smtp://host:port``); None: only recorded
+        self.smtp_url = smtp_url
+        self.smtp_sender = smtp_sender
         self._wake: threading.Event | None = None
-        sandbox = Sandbox(builtin_functions(self.clock))
+        sandbox = Sandbox(builtin_functions(self.clock, self.calendar))
         self.services = Services(
             sandbox=sandbox, script_engine=SandboxedScriptEngine(sandbox), specs=SpecCache(),
             state=WorkflowState(), handlers=handlers or default_registry(),
             job_max_attempts=job_max_attempts, job_backoff_seconds=job_backoff_seconds,
+            delivers_email=smtp_url is not None,
         )
 
     @classmethod
@@ -61,6 +69,9 @@ class Engine:
         db = Database(url or database_url())
         if upgrade:
             db.upgrade()
+        options.setdefault("calendar", LegalCalendar.from_environment())
+        options.setdefault("smtp_url", os.environ.get("BIFLOW_SMTP_URL") or None)
+        options.setdefault("smtp_sender", os.environ.get("BIFLOW_SMTP_FROM") or DEFAULT_SENDER)
         return cls(db, **options)
 
     # -- plumbing ------------------------------------------------------------------------
@@ -184,6 +195,11 @@ class Engine:
             thread.join(timeout=10)
             self._wake = None
         return halt
+
+    def deliver_notifications(self, max_messages: int | None = None) -> int:
+        """Send due outbox e-mail over SMTP (when configured); return how many were sent."""
+        from engine.delivery import OutboxDelivery
+        return OutboxDelivery(self).run_due(max_messages)
 
     def run_jobs(self, max_jobs: int | None = None) -> int:
         """Run due jobs in this process until none is due; return how many ran."""

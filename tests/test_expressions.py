@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from engine.calendar.days import LegalCalendar
 from engine.clock import ManualClock
 from engine.expressions import ExpressionError, Sandbox, camunda, check, compile_expression
 from engine.expressions.functions import builtin_functions
@@ -25,10 +26,10 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def sandbox(clock: ManualClock) -> Sandbox:
-    return Sandbox(builtin_functions(clock))
+    return Sandbox(builtin_functions(clock, LegalCalendar()))
 
 
-FUNCTIONS = frozenset(builtin_functions(ManualClock(START)))
+FUNCTIONS = frozenset(builtin_functions(ManualClock(START), LegalCalendar()))
 
 
 class TestCamundaSyntax:

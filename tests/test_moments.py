@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from engine.moments import BRUSSELS, add_duration, add_months, end_of_day, to_moment
+from engine.calendar.moments import BRUSSELS, add_duration, add_months, end_of_day, to_moment
 
 NOW = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)
 

@@ -303,7 +303,7 @@ class TestCallActivityAndScripts:
         instance = engine.start("scripted", actor=ADMIN, data={"amount": 60000.0})
         task = only_ready(engine, instance.id)
         assert task.element_id == "confirm"
-        from engine.moments import end_of_day
+        from engine.calendar.moments import end_of_day
 
         assert task.due_at == end_of_day(START.date())
         assert task.follow_up_at == end_of_day(START.date() + timedelta(days=1))

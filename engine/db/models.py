@@ -146,6 +146,39 @@ class Wait(Base):
     kind: Mapped[str] = mapped_column(String(16))
     message_name: Mapped[str | None] = mapped_column(String(255))
     due_at: Mapped[datetime | None]
+    #: a worker firing a due timer holds a lease, like a job
+    locked_by: Mapped[str | None] = mapped_column(String(255))
+    lock_expires_at: Mapped[datetime | None]
+
+
+class StartTimer(Base):
+    """A timer start event of a deployed process version: when it next starts an instance.
+
+    Scheduled on deploy; a new version of the process replaces the older versions' rows.
+    ``cycle`` keeps what a repeating timer needs (its expression, start, count so far).
+    """
+
+    __tablename__ = "start_timers"
+    __table_args__ = (Index("ix_start_timers_due", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    process_key: Mapped[str] = mapped_column(String(255))
+    element_id: Mapped[str] = mapped_column(String(255))
+    due_at: Mapped[datetime]
+    fired: Mapped[int] = mapped_column(default=0)
+    cycle: Mapped[dict[str, Any] | None]
+    locked_by: Mapped[str | None] = mapped_column(String(255))
+    lock_expires_at: Mapped[datetime | None]
+
+
+class Setting(Base):
+    """Engine-wide values shared by every process (the dev clock's offset)."""
+
+    __tablename__ = "settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class Job(Base):
@@ -193,6 +226,7 @@ class OutboxMessage(Base):
     """What handlers asked to send (notifications, denial notices), recorded with content."""
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status", "status", "deliver_after"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[str | None] = mapped_column(ForeignKey("instances.id"))
@@ -205,6 +239,14 @@ class OutboxMessage(Base):
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    #: pending (to deliver), sent, recorded (kept, not delivered: no SMTP configured or a
+    #: channel biflow does not deliver), failed (out of attempts)
+    status: Mapped[str] = mapped_column(String(16), default="recorded")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    deliver_after: Mapped[datetime | None]
+    locked_by: Mapped[str | None] = mapped_column(String(255))
+    lock_expires_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):

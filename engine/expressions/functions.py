@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from engine.calendar.days import LegalCalendar
 from engine.clock import Clock
 
 
@@ -27,8 +28,8 @@ def _to_date(value: date | datetime | str) -> date:
     return date.fromisoformat(str(value)[:10])
 
 
-def builtin_functions(clock: Clock) -> dict[str, Callable[..., Any]]:
-    """Functions for a sandbox bound to ``clock``."""
+def builtin_functions(clock: Clock, calendar: LegalCalendar) -> dict[str, Callable[..., Any]]:
+    """Functions for a sandbox bound to ``clock`` and the working days of ``calendar``."""
     return {
         "is_empty": is_empty,
         "len": len,

@@ -30,6 +30,8 @@ class Services:
     handlers: Registry
     job_max_attempts: int = 3
     job_backoff_seconds: float = 10.0
+    #: an SMTP server is configured: e-mail in the outbox is pending delivery, not recorded
+    delivers_email: bool = False
 
 
 @dataclass(frozen=True)

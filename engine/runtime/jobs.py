@@ -12,12 +12,12 @@ from datetime import timedelta
 from uuid import UUID
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import or_, select
 
 from engine import audit
 from engine.data import check_user_data
 from engine.db.models import Incident, Instance, Job, OutboxMessage
 from engine.errors import Conflict, Forbidden, NotFound
+from engine.runtime import leases
 from engine.runtime.context import JOBS_DUE, Context
 from engine.runtime.loaded import load, run, save
 from handlers.registry import HandlerContext, HandlerResult
@@ -26,15 +26,10 @@ MAX_ERROR_LENGTH = 4000
 
 
 def claim_due(ctx: Context, worker: str, limit: int, lease: timedelta) -> list[int]:
-    query = (select(Job).where(Job.state == "pending", Job.due_at <= ctx.now,
-                               or_(Job.lock_expires_at.is_(None), Job.lock_expires_at < ctx.now))
-             .order_by(Job.due_at, Job.id).limit(limit))
-    if ctx.session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    jobs = list(ctx.session.scalars(query))
+    jobs = leases.claim(ctx.session, Job, [Job.state == "pending", Job.due_at <= ctx.now],
+                        [Job.due_at, Job.id], worker=worker, limit=limit, lease=lease,
+                        now=ctx.now)
     for job in jobs:
-        job.locked_by = worker
-        job.lock_expires_at = ctx.now + lease
         job.updated_at = ctx.now
     return [job.id for job in jobs]
 

@@ -18,12 +18,12 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm.util import identity_key
 
+from engine.calendar.moments import to_moment
 from engine.db.models import FAR_FUTURE, Instance, Job, Task, TaskCandidate, Wait
 from engine.deployment.bundle import SpecBundle
 from engine.dialect.specs import ExternalServiceTask, UserTask
 from engine.errors import ProcessError
 from engine.expressions import ExpressionError
-from engine.moments import to_moment
 from engine.runtime.context import JOBS_DUE, Context
 
 DEFAULT_PRIORITY = 50
