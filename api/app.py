@@ -15,7 +15,7 @@ from api.auth import (
     refuse_bad_input,
 )
 from api.schemas.common import ErrorSchema
-from api.views import definitions, health, incidents, instances, messages, tasks
+from api.views import definitions, health, incidents, instances, messages, notifications, tasks
 from engine import Engine
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # a model file may be 5 MiB
@@ -60,7 +60,7 @@ def create_app(engine: Engine, *, authenticator: Authenticator | None = None,
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.spec.options["security"] = [{"bearer": []}]
     for blueprint in (health.blp, definitions.blp, instances.blp, tasks.blp, messages.blp,
-                      incidents.blp):
+                      incidents.blp, notifications.blp):
         api.register_blueprint(blueprint)
 
     errors.register(app)

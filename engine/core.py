@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +19,7 @@ from engine.calendar.days import LegalCalendar
 from engine.clock import Clock
 from engine.db import Database, UnitOfWork
 from engine.db.models import Definition, Incident, Instance, Job, Task
+from engine.delivery import OutboxDelivery, check_configuration
 from engine.deployment.bundle import SpecCache
 from engine.deployment.deploy import Deployed, deploy
 from engine.errors import NotFound
@@ -28,9 +28,10 @@ from engine.expressions import Sandbox
 from engine.expressions.functions import builtin_functions
 from engine.expressions.spiff import SandboxedScriptEngine
 from engine.identity import SYSTEM, Actor
-from engine.runtime import instances, jobs, messages, tasks, views
+from engine.runtime import instances, jobs, messages, start_timers, tasks, views
 from engine.runtime.context import JOBS_DUE, Context, Services
 from engine.runtime.state import WorkflowState
+from engine.worker import Worker
 from handlers import HandlerResult, Registry, default_registry
 
 T = TypeVar("T")
@@ -49,16 +50,19 @@ class Engine:
                  handlers: Registry | None = None, job_max_attempts: int = 3,
                  job_backoff_seconds: float = 10.0, calendar: LegalCalendar | None = None,
                  smtp_url: str | None = None, smtp_sender: str = DEFAULT_SENDER) -> None:
+        check_configuration(smtp_url, smtp_sender)
         self.db = db
         self.clock = clock or Clock()
         self.calendar = calendar or LegalCalendar()
         #: where ``notify`` e-mail goes (``smtp://host:port``); None: only recorded
         self.smtp_url = smtp_url
         self.smtp_sender = smtp_sender
-        self._wake: threading.Event | None = None
+        #: set by a running :class:`Worker` of this process: call it to wake it up
+        self._wake: Callable[[], None] | None = None
         sandbox = Sandbox(builtin_functions(self.clock, self.calendar))
         self.services = Services(
-            sandbox=sandbox, script_engine=SandboxedScriptEngine(sandbox), specs=SpecCache(),
+            sandbox=sandbox, script_engine=SandboxedScriptEngine(sandbox, self.clock),
+            specs=SpecCache(),
             state=WorkflowState(), handlers=handlers or default_registry(),
             job_max_attempts=job_max_attempts, job_backoff_seconds=job_backoff_seconds,
             delivers_email=smtp_url is not None,
@@ -86,8 +90,9 @@ class Engine:
 
     def wake_executor(self) -> None:
         """Tell an in-process background executor that there may be work."""
-        if self._wake is not None:
-            self._wake.set()
+        wake = self._wake
+        if wake is not None:
+            wake()
 
     def _read(self, action: Callable[[Context], T], actor: Actor = SYSTEM) -> T:
         with UnitOfWork(self.db, read_only=True) as uow:
@@ -99,9 +104,15 @@ class Engine:
                ) -> list[Deployed]:
         """Deploy ``(file name, content)`` pairs; raises DeploymentFailed with every problem."""
         sources = list(sources)
-        return self._command(actor, lambda ctx: deploy(
-            ctx.session, sources, actor=actor.user_id, now=ctx.now,
-            functions=self.services.sandbox.function_names))
+
+        def deploy_and_schedule(ctx: Context) -> list[Deployed]:
+            deployed = deploy(ctx.session, sources, actor=actor.user_id, now=ctx.now,
+                              functions=self.services.sandbox.function_names)
+            for each in deployed:
+                if each.kind == "bpmn" and not each.unchanged:
+                    start_timers.schedule(ctx, ctx.session.get(Definition, each.definition_id))
+            return deployed
+        return self._command(actor, deploy_and_schedule)
 
     def deploy_paths(self, paths: Sequence[str | Path], actor: Actor = SYSTEM) -> list[Deployed]:
         """Deploy files, and every ``.bpmn``/``.dmn`` below the directories given (except in
@@ -168,38 +179,25 @@ class Engine:
     def executor(self, worker_id: str | None = None) -> JobExecutor:
         return JobExecutor(self, worker_id)
 
-    def run_in_background(self, poll_seconds: float = 1.0) -> Callable[[], None]:
-        """Run the job executor in a daemon thread: woken after every command and every
-        ``poll_seconds``. Returns a function that stops it."""
-        wake, stop = threading.Event(), threading.Event()
-        self._wake = wake
-        executor = self.executor()
+    def worker(self, worker_id: str | None = None, **options: Any) -> Worker:
+        return Worker(self, worker_id, **options)
 
-        def loop() -> None:
-            while True:  # a pass after every wake-up, the last one after the stop signal
-                wake.wait(poll_seconds)
-                wake.clear()
-                try:
-                    executor.run_due()
-                except Exception:  # keep the thread alive; the failure is logged
-                    log.exception("job executor pass failed")
-                if stop.is_set():
-                    return
+    def run_in_background(self, poll_seconds: float = 1.0, **options: Any
+                          ) -> Callable[[], None]:
+        """Run a :class:`Worker` (timers, jobs, e-mail) in this process, on a background
+        scheduler: woken after every command that made work due, at the nearest due time
+        and every ``poll_seconds``. Returns a function that stops it."""
+        return self.worker(**options).start(poll_seconds)
 
-        thread = threading.Thread(target=loop, name="biflow-executor", daemon=True)
-        thread.start()
+    def run_due(self) -> int:
+        """Fire due timers, run due jobs and deliver e-mail in this process until nothing
+        is due; return how many items were done (what tests and the dev clock call)."""
+        return self.worker().run_until_idle()
 
-        def halt() -> None:
-            stop.set()
-            wake.set()
-            thread.join(timeout=10)
-            self._wake = None
-        return halt
-
-    def deliver_notifications(self, max_messages: int | None = None) -> int:
+    def deliver_notifications(self, max_messages: int | None = None,
+                              worker_id: str | None = None) -> int:
         """Send due outbox e-mail over SMTP (when configured); return how many were sent."""
-        from engine.delivery import OutboxDelivery
-        return OutboxDelivery(self).run_due(max_messages)
+        return OutboxDelivery(self, worker_id).run_due(max_messages)
 
     def run_jobs(self, max_jobs: int | None = None) -> int:
         """Run due jobs in this process until none is due; return how many ran."""

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from engine.data import check_user_data
 from engine.errors import Conflict, NotFound, ProcessError, ValidationFailed
 from engine.identity import SYSTEM
-from engine.runtime import jobs
+from engine.runtime import jobs, leases
 from handlers import as_result
 
 if TYPE_CHECKING:
@@ -31,7 +28,7 @@ class JobExecutor:
     def __init__(self, engine: Engine, worker_id: str | None = None, batch: int = 20,
                  lease: timedelta = timedelta(minutes=5), finish_retries: int = 3) -> None:
         self.engine = engine
-        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.worker_id = worker_id or leases.new_worker_id()
         self.batch = batch
         self.lease = lease
         self.finish_retries = finish_retries

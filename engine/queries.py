@@ -266,8 +266,15 @@ def incidents(session: Session, open_only: bool = True) -> list[Incident]:
     return list(session.scalars(query))
 
 
-def outbox(session: Session, instance_id: str | None = None) -> list[OutboxMessage]:
-    query = select(OutboxMessage).order_by(OutboxMessage.id)
-    if instance_id is not None:
-        query = query.where(OutboxMessage.instance_id == instance_id)
-    return list(session.scalars(query))
+def outbox(session: Session, instance_id: str | None = None, *, status: str | None = None,
+           limit: int = 50, offset: int = 0) -> list[OutboxMessage]:
+    """Outbox messages, newest first (by id: the order they were recorded in)."""
+    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+        raise ValidationFailed("bad paging", details={"limit": [f"1 to {MAX_LIMIT}"]})
+    conditions = []
+    for value, column in ((instance_id, OutboxMessage.instance_id),
+                          (status, OutboxMessage.status)):
+        if value is not None:
+            conditions.append(column == value)
+    return list(session.scalars(select(OutboxMessage).where(*conditions)
+                                .order_by(OutboxMessage.id.desc()).limit(limit).offset(offset)))

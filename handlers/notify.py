@@ -1,12 +1,15 @@
-"""``notify``: a notification to a person or a group, recorded in the outbox.
+"""``notify``: an e-mail to people or a group, recorded in the outbox.
 
 Service-task properties (``camunda:properties``) say what to send; ``$name`` placeholders
 are filled from the instance data (``string.Template``, so no attribute access):
 
-- ``to``: an e-mail address, or ``group:NAME`` for the members of a group;
+- ``to`` (or the variable ``notify_to``): an address, a comma-separated list of them, or
+  ``group:NAME`` for the members of a group with an e-mail address;
 - ``subject`` and ``body``.
 
-Delivery (SMTP) happens from the outbox, after the transaction has committed.
+The handler only records the message: the job's transaction commits it with the task's
+completion, and ``engine.delivery`` sends it over SMTP afterwards (expanding groups then,
+retrying with backoff). Without an SMTP server configured, it stays ``recorded``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ def _fill(text: str, ctx: HandlerContext) -> str:
 def handle(ctx: HandlerContext) -> HandlerResult:
     recipient = ctx.properties.get("to") or ctx.data.get("notify_to")
     if not recipient:
-        raise ValueError("notify needs a 'to' property (an address or group:NAME)")
+        raise ValueError("notify needs a 'to' property (addresses or group:NAME)")
     subject = _fill(ctx.properties.get("subject", "biflow notification ($business_key)"), ctx)
     body = _fill(ctx.properties.get("body", ""), ctx)
     message = OutboundMessage(channel="email", recipient=_fill(str(recipient), ctx),

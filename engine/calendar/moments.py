@@ -26,13 +26,29 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
-def add_duration(moment: datetime, duration: str) -> datetime:
-    """``moment`` + an ISO 8601 duration; months and years clamp, the rest is exact."""
+def parse_duration(duration: str) -> dict[str, int | float]:
+    """The parts of an ISO 8601 duration (``years``, ``months``, ... ``seconds``)."""
     match = _DURATION.match(duration.strip().upper())
     if not match or duration.strip().upper() in ("P", "PT"):
         raise ValueError(f"'{duration}' is not an ISO 8601 duration")
-    parts = {k: float(v) if k == "seconds" else int(v)
-             for k, v in match.groupdict().items() if v is not None}
+    return {k: float(v) if k == "seconds" else int(v)
+            for k, v in match.groupdict().items() if v is not None}
+
+
+def scaled(duration: str, times: int) -> str:
+    """``duration`` * ``times`` as a duration (``P1M`` * 3 = ``P3M``): the n-th step of an
+    interval, computed from its start so that clamped months do not drift."""
+    parts = parse_duration(duration)
+    date_part = "".join(f"{parts[k] * times}{k[0].upper()}"
+                        for k in ("years", "months", "weeks", "days") if k in parts)
+    time_part = "".join(f"{parts[k] * times}{k[0].upper()}"
+                        for k in ("hours", "minutes", "seconds") if k in parts)
+    return "P" + date_part + ("T" + time_part if time_part else "")
+
+
+def add_duration(moment: datetime, duration: str) -> datetime:
+    """``moment`` + an ISO 8601 duration; months and years clamp, the rest is exact."""
+    parts = parse_duration(duration)
     result = add_months(moment, 12 * parts.get("years", 0) + parts.get("months", 0))
     return result + timedelta(weeks=parts.get("weeks", 0), days=parts.get("days", 0),
                               hours=parts.get("hours", 0), minutes=parts.get("minutes", 0),

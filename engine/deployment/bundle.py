@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 
 from engine.deployment.documents import Document
 from engine.dialect import BiflowParser, ExternalServiceTask
 from engine.dialect.specs import ProcessMeta
+from engine.dialect.timers import StartTimer
 from engine.forms import Form
 
 
@@ -48,6 +50,18 @@ class SpecBundle:
         """Whether the process can wait for a message or a timer (past its start)."""
         return any(isinstance(t, CatchingEvent) and not isinstance(t, StartEvent)
                    for t in self._task_specs)
+
+    @cached_property
+    def start_timers(self) -> dict[str, StartTimer]:
+        """The timer start events of the process, by element id."""
+        return {t.bpmn_id: t.event_definition for t in self.spec.task_specs.values()
+                if isinstance(t, StartEvent) and isinstance(t.event_definition, StartTimer)}
+
+    @cached_property
+    def starts_by_hand(self) -> bool:
+        """Whether the process has a plain start event (so a person or the API may start it)."""
+        return any(isinstance(t, StartEvent) and isinstance(t.event_definition, NoneEventDefinition)
+                   for t in self.spec.task_specs.values())
 
     @cached_property
     def start_form(self) -> Form:

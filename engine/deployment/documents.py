@@ -57,7 +57,8 @@ class Document:
         return self.root.findall(f"{{{ns}}}decision")
 
 
-def _parser() -> etree.XMLParser:
+def safe_parser() -> etree.XMLParser:
+    """No entities, no DTD, no network: stored XML is parsed as strictly as uploads."""
     return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
                            dtd_validation=False, huge_tree=False, remove_comments=False)
 
@@ -71,7 +72,7 @@ def parse_document(file: str, content: bytes) -> tuple[Document | None, list[Pro
     if b"<!DOCTYPE" in content[:4096].upper():
         return None, [Problem(name, None, None, "DOCTYPE declarations are not allowed")]
     try:
-        tree = etree.fromstring(content, _parser()).getroottree()
+        tree = etree.fromstring(content, safe_parser()).getroottree()
     except etree.XMLSyntaxError as exc:
         return None, [Problem(name, None, None, f"not well-formed XML (line {exc.lineno}): "
                               f"{exc.msg.split(',')[0]}")]

@@ -43,6 +43,7 @@ from engine.dialect.specs import (
     slugify,
     split_list,
 )
+from engine.dialect.timers import TimerEventsMixin
 
 CAMUNDA = "{" + CAMUNDA_MODEL_NS + "}"
 NSMAP = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "camunda": CAMUNDA_MODEL_NS}
@@ -100,26 +101,30 @@ class BiflowServiceTaskParser(CamundaTaskParser):
         return self.spec_class(self.spec, self.bpmn_id, topic=topic, **self.bpmn_attributes)
 
 
-class BiflowStartEventParser(MergingMessagesMixin, CamundaStartEventParser):
+class EventsMixin(TimerEventsMixin, MergingMessagesMixin):
+    """Timers on the engine clock, message payloads as variables."""
+
+
+class BiflowStartEventParser(EventsMixin, CamundaStartEventParser):
     def create_task(self):
         task = super().create_task()
         task.form = read_form(self.node)
         return task
 
 
-class BiflowEndEventParser(MergingMessagesMixin, CamundaEndEventParser):
+class BiflowEndEventParser(EventsMixin, CamundaEndEventParser):
     pass
 
 
-class BiflowCatchEventParser(MergingMessagesMixin, CamundaIntermediateCatchEventParser):
+class BiflowCatchEventParser(EventsMixin, CamundaIntermediateCatchEventParser):
     pass
 
 
-class BiflowThrowEventParser(MergingMessagesMixin, CamundaIntermediateThrowEventParser):
+class BiflowThrowEventParser(EventsMixin, CamundaIntermediateThrowEventParser):
     pass
 
 
-class BiflowBoundaryEventParser(MergingMessagesMixin, CamundaBoundaryEventParser):
+class BiflowBoundaryEventParser(EventsMixin, CamundaBoundaryEventParser):
     pass
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
+from engine.clock import Clock
 from engine.expressions.sandbox import ExpressionError, Sandbox
 from engine.expressions.scripts import parse_script
 
@@ -36,9 +37,12 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
 
 
 class SandboxedScriptEngine(PythonScriptEngine):
-    def __init__(self, sandbox: Sandbox) -> None:
+    """Also carries the engine clock, which the timer events read (engine/dialect/timers)."""
+
+    def __init__(self, sandbox: Sandbox, clock: Clock | None = None) -> None:
         super().__init__(environment=SandboxEnvironment(sandbox))
         self.sandbox = sandbox
+        self.clock = clock or Clock()
 
     def validate(self, expression: str) -> None:
         """SpiffWorkflow's DMN engine probes with this and expects ``SyntaxError``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
@@ -42,11 +43,17 @@ def pins_for(session: Session, definition: Definition) -> list[int]:
 
 def start(ctx: Context, process_key: str, business_key: str | None,
           data: dict[str, Any] | None) -> Instance:
+    """Start the latest version of a process, by a person or a system (a plain start)."""
+    return start_definition(ctx, latest_or_404(ctx.session, process_key), business_key, data)
+
+
+def start_definition(ctx: Context, definition: Definition, business_key: str | None,
+                     data: dict[str, Any] | None, *, by_timer: str | None = None) -> Instance:
+    """``by_timer``: the timer start event that starts this instance (the worker's call)."""
     if business_key is not None and (not business_key.strip()
                                      or len(business_key) > MAX_BUSINESS_KEY):
         raise ValidationFailed("invalid business key", details={
             "business_key": [f"must be 1 to {MAX_BUSINESS_KEY} characters"]})
-    definition = latest_or_404(ctx.session, process_key)
     row = Instance(
         id=str(uuid.uuid4()), definition_id=definition.id, process_key=definition.key,
         process_version=definition.version, business_key=business_key, state="running",
@@ -54,20 +61,30 @@ def start(ctx: Context, process_key: str, business_key: str | None,
         created_at=ctx.now, updated_at=ctx.now,
     )
     bundle = bundle_of(ctx, row)
-    authz.require_starter(ctx.actor, bundle.meta, process_key)
+    if by_timer is None:
+        authz.require_starter(ctx.actor, bundle.meta, definition.key)
+        if not bundle.starts_by_hand:
+            raise Conflict(f"'{definition.key}' starts only by its timer start event(s): "
+                           + ", ".join(sorted(bundle.start_timers)),
+                           details={"start_timers": sorted(bundle.start_timers)})
     check_user_data(data or {})
     clean = bundle.start_form.validate(data)
     workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs,
                             script_engine=ctx.services.script_engine)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(clean)
+    if by_timer is not None:
+        for task in workflow.get_tasks():
+            if isinstance(task.task_spec, StartEvent) and task.task_spec.bpmn_id == by_timer:
+                task._set_internal_data(event_fired=True)
     loaded = Loaded(row, workflow, bundle)
     run(loaded, lambda _wf: None)
     ctx.session.add(row)
     audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="instance.started",
                  instance=row, data={"process_key": row.process_key,
                                      "version": row.process_version,
-                                     "business_key": business_key, "data": clean})
+                                     "business_key": business_key, "data": clean,
+                                     **({"timer": by_timer} if by_timer else {})})
     save(ctx, loaded)
     return row
 

@@ -17,7 +17,7 @@ from engine import audit
 from engine.data import check_user_data
 from engine.db.models import Incident, Instance, Job, OutboxMessage
 from engine.errors import Conflict, Forbidden, NotFound
-from engine.runtime import leases
+from engine.runtime import leases, timers
 from engine.runtime.context import JOBS_DUE, Context
 from engine.runtime.loaded import load, run, save
 from handlers.registry import HandlerContext, HandlerResult
@@ -84,7 +84,9 @@ def succeed(ctx: Context, job_id: int, worker: str | None, result: HandlerResult
         ctx.session.add(OutboxMessage(
             instance_id=job.instance_id, task_id=job.task_id, topic=job.topic,
             channel=message.channel, recipient=message.recipient, subject=message.subject,
-            body=message.body, payload=dict(message.payload), created_at=ctx.now))
+            body=message.body, payload=dict(message.payload), created_at=ctx.now,
+            status="pending" if message.channel == "email" and ctx.services.delivers_email
+            else "recorded"))
     audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="job.completed",
                  instance=loaded.row, task_id=job.task_id, element_id=job.element_id,
                  data={"topic": job.topic, "output": output, "attempt": job.attempts + 1})
@@ -134,6 +136,9 @@ def retry_incident(ctx: Context, incident_id: int) -> Incident:
         job.attempts = 0
         job.due_at = ctx.now
         job.updated_at = ctx.now
+    elif incident.kind == "timer_failed":
+        timers.release_failed(ctx, incident.instance_id, incident.element_id)
+        ctx.session.info[JOBS_DUE] = True
     audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="incident.retried",
                  instance=ctx.session.get(Instance, incident.instance_id),
                  element_id=incident.element_id,

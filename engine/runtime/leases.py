@@ -10,6 +10,9 @@ row is acted on at most once even when a lease runs out while its owner still wo
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -17,6 +20,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 Row = TypeVar("Row")
+
+
+def new_worker_id() -> str:
+    """A lease owner name: host, process and a random part (unique per worker object)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def unleased(model: Any, now: datetime):

@@ -17,7 +17,7 @@ from engine.deployment.repository import load_bundle
 from engine.dialect.specs import UserTask
 from engine.errors import NotFound, ProcessError
 from engine.expressions import ExpressionError
-from engine.runtime import sync
+from engine.runtime import fired, sync
 from engine.runtime.context import Context
 
 T = TypeVar("T")
@@ -30,6 +30,8 @@ class Loaded:
     bundle: SpecBundle
     #: ids of the user tasks that were ready when loaded: exactly the instance's open inbox rows
     open_user_tasks: frozenset[str] = field(default_factory=frozenset)
+    #: the timers waiting when loaded (see :mod:`engine.runtime.fired`)
+    waiting_timers: dict[str, int] = field(default_factory=dict)
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> dict[str, object]:
@@ -51,7 +53,8 @@ def load(ctx: Context, instance_id: str) -> Loaded:
 def load_row(ctx: Context, row: Instance) -> Loaded:
     bundle = bundle_of(ctx, row)
     workflow = ctx.services.state.loads(row.workflow, bundle, ctx.services.script_engine)
-    return Loaded(row, workflow, bundle, frozenset(ready_user_tasks(workflow)))
+    timers = fired.waiting_timers(workflow) if bundle.has_waits else {}
+    return Loaded(row, workflow, bundle, frozenset(ready_user_tasks(workflow)), timers)
 
 
 def run(loaded: Loaded, step: Callable[[BpmnWorkflow], T]) -> T:
@@ -84,3 +87,5 @@ def save(ctx: Context, loaded: Loaded) -> None:
     loaded.row.workflow = ctx.services.state.dumps(loaded.workflow)
     loaded.row.updated_at = ctx.now
     sync.synchronise(ctx, loaded.row, loaded.workflow, loaded.bundle, loaded.open_user_tasks)
+    if loaded.waiting_timers:
+        fired.record_fired(ctx, loaded.row, loaded.workflow, loaded.waiting_timers)

@@ -12,7 +12,6 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, select, update
@@ -25,6 +24,7 @@ from engine.dialect.specs import ExternalServiceTask, UserTask
 from engine.errors import ProcessError
 from engine.expressions import ExpressionError
 from engine.runtime.context import JOBS_DUE, Context
+from engine.runtime.fired import timer_definitions
 
 DEFAULT_PRIORITY = 50
 
@@ -183,8 +183,10 @@ def _sync_waits(ctx: Context, row: Instance, workflow: BpmnWorkflow) -> None:
         for each in definitions:
             if isinstance(each, MessageEventDefinition):
                 wanted[(str(task.id), "message", each.name)] = None
-            elif isinstance(each, TimerEventDefinition):
-                wanted[(str(task.id), "timer", None)] = _timer_due(each, task)
+        for each in timer_definitions(task.task_spec):
+            due = _timer_due(each, task)
+            if due is not None:
+                wanted[(str(task.id), "timer", None)] = due
     existing = list(ctx.session.scalars(select(Wait).where(Wait.instance_id == row.id)))
     for wait in existing:
         key = (wait.task_id, wait.kind, wait.message_name)
@@ -199,7 +201,7 @@ def _sync_waits(ctx: Context, row: Instance, workflow: BpmnWorkflow) -> None:
                              message_name=message_name, due_at=due))
 
 
-def _timer_due(definition: TimerEventDefinition, task) -> datetime | None:
+def _timer_due(definition, task) -> datetime | None:
     value = definition.details(task).value
     if isinstance(value, dict):
         value = value.get("next")
