@@ -15,7 +15,7 @@ from api.auth import (
     refuse_bad_input,
 )
 from api.schemas.common import ErrorSchema
-from api.views import definitions, health, incidents, instances, messages, notifications, tasks
+from api.views import definitions, dev, health, incidents, instances, messages, notifications, tasks
 from engine import Engine
 
 MAX_BODY_BYTES = 6 * 1024 * 1024  # a model file may be 5 MiB
@@ -47,7 +47,8 @@ class BiflowApi(Api):
 
 
 def create_app(engine: Engine, *, authenticator: Authenticator | None = None,
-               config: dict[str, Any] | None = None) -> Flask:
+               config: dict[str, Any] | None = None, dev_clock: bool = False) -> Flask:
+    """``dev_clock``: add ``/api/dev/clock`` (the engine's clock must be movable)."""
     app = Flask("biflow")
     app.config.update(DEFAULTS)
     app.config.update(config or {})
@@ -62,6 +63,8 @@ def create_app(engine: Engine, *, authenticator: Authenticator | None = None,
     for blueprint in (health.blp, definitions.blp, instances.blp, tasks.blp, messages.blp,
                       incidents.blp, notifications.blp):
         api.register_blueprint(blueprint)
+    if dev_clock:
+        api.register_blueprint(dev.blp)
 
     errors.register(app)
     app.before_request(refuse_bad_input)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +21,8 @@ from engine.identity import SYSTEM, Actor
 PROCESSES_DIR = Path(__file__).resolve().parents[1] / "processes"
 
 
-def _engine() -> Engine:
-    return Engine.from_url(database_url())
+def _engine(dev_clock: bool = False) -> Engine:
+    return Engine.from_url(database_url(), dev_clock=dev_clock)
 
 
 def _actor(user: str | None, groups: tuple[str, ...]) -> Actor:
@@ -147,11 +150,14 @@ def _demo_users(engine: Engine) -> None:
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
               help="request threads per process")
 @click.option("--demo", is_flag=True, help="create a demo user per group and print tokens")
-@click.option("--no-worker", is_flag=True, help="do not run the job executor here")
+@click.option("--no-worker", is_flag=True,
+              help="do not fire timers or run jobs here (run `biflow worker` instead)")
+@click.option("--dev-clock", is_flag=True,
+              help="a clock admins may move forward (GET/POST /api/dev/clock); demos only")
 def serve(host: str, port: int, workers: int, threads: int, demo: bool,
-          no_worker: bool) -> None:
-    """Upgrade, deploy processes/, run the job executor and serve the HTTP API."""
-    engine = _engine()
+          no_worker: bool, dev_clock: bool) -> None:
+    """Upgrade, deploy processes/, run a worker (timers, jobs, e-mail) and serve the API."""
+    engine = _engine(dev_clock)
     click.echo(f"database: {engine.db.url.render_as_string(hide_password=True)}")
     if model_files([PROCESSES_DIR]):
         _deploy_or_exit(engine, [PROCESSES_DIR], SYSTEM)
@@ -161,10 +167,36 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool,
     from api.server import serve_in_process, serve_with_workers  # the CLI alone imports api
 
     if workers == 1:
-        serve_in_process(engine, host, port, threads, run_executor=not no_worker)
+        serve_in_process(engine, host, port, threads, run_executor=not no_worker,
+                         dev_clock=dev_clock)
     else:
         engine.close()  # each worker process opens its own connections
-        serve_with_workers(host, port, workers, threads, run_executor=not no_worker)
+        serve_with_workers(host, port, workers, threads, run_executor=not no_worker,
+                           dev_clock=dev_clock)
+
+
+@main.command()
+@click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(0.05, 60),
+              help="seconds between looks for work made due by other processes")
+@click.option("--lease", default=300, show_default=True, type=click.IntRange(1, 86400),
+              help="seconds a claimed item stays this worker's before others may take it")
+@click.option("--batch", default=50, show_default=True, type=click.IntRange(1, 1000),
+              help="items claimed at a time")
+@click.option("--dev-clock", is_flag=True, help="follow the dev clock (see serve --dev-clock)")
+def worker(poll: float, lease: int, batch: int, dev_clock: bool) -> None:
+    """Fire timers, run jobs and send e-mail, without HTTP, until SIGTERM or Ctrl-C.
+
+    Run as many as needed on PostgreSQL (each item is done once); on SQLite run one.
+    """
+    engine = _engine(dev_clock)
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    halt = engine.run_in_background(poll, batch=batch, lease=timedelta(seconds=lease))
+    click.echo(f"worker running on {engine.db.url.render_as_string(hide_password=True)}")
+    stopped.wait()
+    halt()
+    engine.close()
 
 
 @main.group()

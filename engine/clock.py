@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 
 class Clock:
@@ -38,3 +39,12 @@ class ManualClock(Clock):
                 raise ValueError("the clock only moves forward")
             self._now = moment
             return self._now
+
+
+@runtime_checkable
+class MovableClock(Protocol):
+    """A clock that demos and scenario tests may move forward (ManualClock, DevClock)."""
+
+    def now(self) -> datetime: ...
+
+    def set(self, moment: datetime) -> datetime: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,13 +17,15 @@ from sqlalchemy import select
 
 from engine import queries, users
 from engine.calendar.days import LegalCalendar
-from engine.clock import Clock
+from engine.calendar.moments import add_duration
+from engine.clock import Clock, MovableClock
 from engine.db import Database, UnitOfWork
 from engine.db.models import Definition, Incident, Instance, Job, Task
 from engine.delivery import OutboxDelivery, check_configuration
 from engine.deployment.bundle import SpecCache
 from engine.deployment.deploy import Deployed, deploy
-from engine.errors import NotFound
+from engine.devclock import DevClock
+from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.executor import JobExecutor
 from engine.expressions import Sandbox
 from engine.expressions.functions import builtin_functions
@@ -69,10 +72,15 @@ class Engine:
         )
 
     @classmethod
-    def from_url(cls, url: str | None = None, *, upgrade: bool = True, **options: Any) -> Engine:
+    def from_url(cls, url: str | None = None, *, upgrade: bool = True, dev_clock: bool = False,
+                 **options: Any) -> Engine:
+        """An engine configured from the environment; ``dev_clock``: on a :class:`DevClock`
+        that every process of the database shares and admins may move."""
         db = Database(url or database_url())
         if upgrade:
             db.upgrade()
+        if dev_clock:
+            options.setdefault("clock", DevClock(db))
         options.setdefault("calendar", LegalCalendar.from_environment())
         options.setdefault("smtp_url", os.environ.get("BIFLOW_SMTP_URL") or None)
         options.setdefault("smtp_sender", os.environ.get("BIFLOW_SMTP_FROM") or DEFAULT_SENDER)
@@ -210,6 +218,33 @@ class Engine:
 
     def retry_incident(self, incident_id: int, *, actor: Actor) -> Incident:
         return self._command(actor, lambda ctx: jobs.retry_incident(ctx, incident_id))
+
+    # -- the clock -----------------------------------------------------------------------
+
+    def move_clock(self, *, actor: Actor, advance: str | None = None,
+                   to: datetime | None = None) -> datetime:
+        """Move a movable clock forward (``advance``: an ISO 8601 duration, or ``to``), then
+        fire what fell due; answers the new now. Admins only."""
+        if not actor.is_admin:
+            raise Forbidden("only an admin may move the clock")
+        if not isinstance(self.clock, MovableClock):
+            raise Conflict("this engine runs on the wall clock (start it with --dev-clock)")
+        if (advance is None) == (to is None):
+            raise ValidationFailed("give either advance or to", details={
+                "advance": ["give either advance (a duration such as P3D) or to"]})
+        try:
+            target = add_duration(self.clock.now(), advance) if advance else to
+        except ValueError as exc:
+            raise ValidationFailed("invalid duration", details={"advance": [str(exc)]}) from None
+        if target.tzinfo is None:
+            raise ValidationFailed("invalid moment", details={"to": ["give a time zone"]})
+        try:
+            self.clock.set(target)
+        except ValueError as exc:
+            raise ValidationFailed("the clock only moves forward",
+                                   details={"advance" if advance else "to": [str(exc)]}) from None
+        self.run_due()
+        return self.clock.now()
 
     # -- users ---------------------------------------------------------------------------
 
