@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -150,3 +155,37 @@ def app(engine):
 def client(app, engine) -> Client:
     tokens = {name: engine.add_user(name, groups) for name, groups in API_USERS.items()}
     return Client(app.test_client(), tokens)
+
+
+# -- a local SMTP server ---------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Mailbox:
+    """An aiosmtpd handler that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.envelopes: list = []
+        self.received = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.envelopes.append(envelope)
+        self.received.set()
+        return "250 OK"
+
+    def messages(self) -> list[EmailMessage]:
+        return [message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[str, Mailbox]]:
+    """A local SMTP server: its URL and what it received."""
+    mailbox, port = Mailbox(), free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield f"smtp://127.0.0.1:{port}", mailbox
+    controller.stop()

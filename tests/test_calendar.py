@@ -261,9 +261,10 @@ class TestDeadlines:
         assert to_moment(later, datetime.now(UTC)) - to_moment(day, datetime.now(UTC)) == (
             timedelta(hours=hours))
 
-    def test_p1d_is_24_hours_across_dst(self) -> None:
+    def test_p1d_keeps_the_brussels_time_of_day_across_dst(self) -> None:
         start = datetime(2026, 3, 28, 11, 0, tzinfo=UTC)  # noon in Brussels, CET
-        assert to_moment("P1D", start) == add_duration(start, "PT24H")
+        assert to_moment("P1D", start) == datetime(2026, 3, 29, 10, 0, tzinfo=UTC)  # CEST
+        assert to_moment("P1D", start) == add_duration(start, "PT23H")
 
     def test_working_day_deadline_over_the_dst_weekend(self) -> None:
         sandbox = Sandbox(builtin_functions(ManualClock(), CALENDAR))

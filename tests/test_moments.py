@@ -65,9 +65,12 @@ class TestAddDuration:
     def test_add_duration(self, start: datetime, duration: str, expected: datetime) -> None:
         assert add_duration(start, duration) == expected
 
-    def test_days_are_24_hours_across_dst(self) -> None:
-        before = utc(2027, 3, 27, 12)
-        assert add_duration(before, "P1D") - before == timedelta(hours=24)
+    def test_days_are_calendar_days_in_brussels_and_hours_are_elapsed_time(self) -> None:
+        """P1D keeps the time of day across a DST change (23 hours here); PT24H does not."""
+        before = utc(2027, 3, 27, 12)  # 13:00 in Brussels, winter time
+        assert add_duration(before, "P1D") == utc(2027, 3, 28, 11)  # 13:00, summer time
+        assert add_duration(before, "PT24H") == utc(2027, 3, 28, 12)
+        assert add_duration(utc(2027, 10, 30, 11), "P1W") == utc(2027, 11, 6, 12)
 
     @pytest.mark.parametrize("duration", [
         "P", "PT", "5D", "P1H", "P1YT", "PT1D", "P-1D", "P1.5D", "1M", "", "P1D2", "R/P1D",

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from email.utils import format_datetime
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from conftest import ADMIN, MODELS, START
+from conftest import ADMIN, MODELS, START, Mailbox, free_port
 
 from engine import SYSTEM, Engine, queries
 from engine.db import Database
@@ -26,38 +21,6 @@ USERS = {  # name: (groups, e-mail)
     "cas": (["licensing-unit", "protocol"], "Cas Peeters <cas@bi.brussels>"),
     "dirk": (["protocol"], "dirk@bi.brussels"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.envelopes: list = []
-        self.received = threading.Event()
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.envelopes.append(envelope)
-        self.received.set()
-        return "250 OK"
-
-    def messages(self) -> list[EmailMessage]:
-        return [message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[str, Mailbox]]:
-    """A local SMTP server: its URL and what it received."""
-    mailbox, port = Mailbox(), free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield f"smtp://127.0.0.1:{port}", mailbox
-    controller.stop()
 
 
 @pytest.fixture

@@ -107,6 +107,12 @@ def parse_cycle(text: str, now: datetime) -> Cycle:
     return Cycle(text, first, repetitions, _duration(parts[2], text))
 
 
+def check_cycle(text: str) -> None:
+    """Raise ValueError when ``text`` is not a repeating interval or cron expression (for
+    deploy checks, which have no "now": validity does not depend on it)."""
+    parse_cycle(text, datetime(2000, 1, 1, tzinfo=UTC))
+
+
 def _duration(part: str, text: str) -> str:
     parse_duration(part)
     if add_duration(datetime(2000, 1, 1, tzinfo=UTC), part) <= datetime(2000, 1, 1, tzinfo=UTC):

@@ -47,12 +47,22 @@ def scaled(duration: str, times: int) -> str:
 
 
 def add_duration(moment: datetime, duration: str) -> datetime:
-    """``moment`` + an ISO 8601 duration; months and years clamp, the rest is exact."""
+    """``moment`` + an ISO 8601 duration, in the zone of ``moment``.
+
+    Years, months, weeks and days move the calendar in Brussels: the time of day stays
+    (09:00 plus P1M is 09:00, summer time or not), months clamp to the end of the month.
+    Hours, minutes and seconds are elapsed time. A naive ``moment`` is Brussels time.
+    """
     parts = parse_duration(duration)
-    result = add_months(moment, 12 * parts.get("years", 0) + parts.get("months", 0))
-    return result + timedelta(weeks=parts.get("weeks", 0), days=parts.get("days", 0),
-                              hours=parts.get("hours", 0), minutes=parts.get("minutes", 0),
-                              seconds=parts.get("seconds", 0))
+    zone = moment.tzinfo or BRUSSELS
+    local = moment.replace(tzinfo=BRUSSELS) if moment.tzinfo is None else moment.astimezone(
+        BRUSSELS)
+    local = add_months(local, 12 * parts.get("years", 0) + parts.get("months", 0))
+    local += timedelta(weeks=parts.get("weeks", 0), days=parts.get("days", 0))
+    result = local.astimezone(UTC) + timedelta(
+        hours=parts.get("hours", 0), minutes=parts.get("minutes", 0),
+        seconds=parts.get("seconds", 0))
+    return result.astimezone(zone)
 
 
 def end_of_day(day: date) -> datetime:

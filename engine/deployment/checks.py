@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from engine import forms
+from engine.calendar.cycles import check_cycle, is_cron
 from engine.deployment.documents import BPMN_NS, CAMUNDA_NS, Document
 from engine.dialect.parser import read_form
 from engine.dialect.specs import split_list
@@ -29,7 +30,6 @@ RESERVED_IDS = frozenset({"Start", "End", "Root", "StartEventSplit", "StartEvent
 RESERVED_SUFFIXES = (".BoundaryEventSplit", ".BoundaryEventJoin", " [child]")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,254}$")
 _LOOKS_ISO = re.compile(r"^(R\d*/)?P[0-9T]|^\d{4}-\d{2}")
-_CRON = re.compile(r"^\S+(\s+\S+){4,6}$")
 _GATEWAYS = ("exclusiveGateway", "inclusiveGateway")
 _DELEGATES = ("class", "expression", "delegateExpression")
 
@@ -155,9 +155,11 @@ class _Checker:
             return
         kind = etree.QName(values[0]).localname
         text = (values[0].text or "").strip()
-        if kind == "timeCycle" and _CRON.match(text):
-            self.add(event, f"cron timer cycles ('{text}') are not supported yet; use an ISO 8601 "
-                     "repeating interval such as R/P1D")
+        if kind == "timeCycle" and (is_cron(text) or is_iso8601(text)):
+            try:
+                check_cycle(text)
+            except ValueError as exc:
+                self.add(event, f"timer timeCycle: {exc}")
             return
         self.date_value(event, text, f"timer {kind}")
 

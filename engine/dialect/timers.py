@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.util.task import TaskState
 
-from engine.calendar.cycles import Cycle, parse_cycle
+from engine.calendar.cycles import Cycle, is_cron, parse_cycle
 from engine.calendar.moments import to_moment
 
 #: a cycle fires at most this many missed occurrences in one refresh (a long outage)
@@ -93,7 +93,8 @@ class CycleTimer(CycleTimerEventDefinition):
     def _state(self, my_task) -> dict[str, Any]:
         state = my_task._get_internal_data("event_value")
         if state is None:
-            text = _value(my_task, self.expression)
+            text = (self.expression if is_cron(self.expression)
+                    else _value(my_task, self.expression))
             try:
                 cycle = parse_cycle(str(text), _now(my_task))
             except ValueError as exc:

@@ -16,7 +16,7 @@ from lxml import etree
 from sqlalchemy import delete
 
 from engine import audit
-from engine.calendar.cycles import Cycle, parse_cycle
+from engine.calendar.cycles import Cycle, is_cron, parse_cycle
 from engine.calendar.moments import add_duration, to_moment
 from engine.db.models import Definition, StartTimer
 from engine.deployment.documents import NSMAP, safe_parser
@@ -28,7 +28,7 @@ from engine.runtime.context import Context
 
 def first_due(ctx: Context, kind: str, expression: str) -> tuple[datetime, dict[str, Any] | None]:
     """When a timer start event first fires, and its cycle state if it repeats."""
-    value = ctx.services.sandbox.evaluate(expression, {})
+    value = expression if is_cron(expression) else ctx.services.sandbox.evaluate(expression, {})
     if kind == "timeCycle":
         cycle = parse_cycle(str(value), ctx.now)
         return cycle.first, cycle.state()
