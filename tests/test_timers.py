@@ -298,3 +298,44 @@ def test_every_fired_timer_has_one_audit_event(engine, clock, deploy):
         .group_by(AuditEvent.instance_id)).all()))
     assert counts == {i: 2 for i in ids}
     assert engine.read(lambda s: s.scalar(select(func.count()).select_from(OutboxMessage))) == 5
+
+
+class TestBackgroundWorker:
+    """The APScheduler-driven worker of ``biflow serve``/``biflow worker``."""
+
+    @staticmethod
+    def wait_for(condition, seconds: float = 10.0) -> None:
+        """Poll a real outcome of the background thread (time itself moves by the clock)."""
+        import time
+
+        deadline = time.monotonic() + seconds
+        while not condition():
+            assert time.monotonic() < deadline, "the background worker did not act in time"
+            time.sleep(0.02)
+
+    def test_it_fires_a_timer_when_woken_and_its_jobs_at_once(self, engine, clock, deploy):
+        deploy("escalation.bpmn")
+        instance = engine.start("escalation", actor=CASE_WORKER, data=FILE)
+        halt = engine.run_in_background(poll_seconds=60)  # no poll during the test
+        try:
+            clock.set(START + timedelta(days=5))
+            engine.wake_executor()
+            self.wait_for(lambda: len(engine.read(queries.outbox, instance.id)) == 1)
+            assert fired(engine, instance.id) == ["remind"]
+        finally:
+            halt()
+
+    def test_it_passes_at_once_when_started_and_knows_the_next_due_time(self, engine, clock,
+                                                                       deploy):
+        """``next_due`` is what it schedules its next wake-up by."""
+        deploy("deadline.bpmn")
+        instance = engine.start("deadline", actor=ADMIN)
+        worker = engine.worker()
+        assert worker.next_due() == START + timedelta(days=30)
+        clock.advance(timedelta(days=30))
+        halt = worker.start(poll_seconds=60)
+        try:
+            self.wait_for(lambda: engine.instance(instance.id).state == "completed")
+        finally:
+            halt()
+        assert worker.next_due() is None

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
+from api.deps import engine
 from api.schemas.common import DataField, PageArgsSchema, StrictSchema
 
 STATES = ("ready", "completed", "cancelled")
 SORTS = ("due", "-due", "created", "-created", "priority", "-priority")
+
+
+def _is_overdue(task) -> bool:
+    """Ready and past its due time by the engine clock (tasks come as rows or dicts)."""
+    get = task.get if isinstance(task, dict) else lambda name: getattr(task, name)
+    due = get("due_at")
+    return get("state") == "ready" and due is not None and due < engine().clock.now()
 
 
 class TaskSchema(StrictSchema):
@@ -24,6 +32,9 @@ class TaskSchema(StrictSchema):
     state = fields.String(required=True, validate=validate.OneOf(STATES))
     created_at = fields.DateTime(required=True)
     due_at = fields.DateTime(allow_none=True)
+    overdue = fields.Function(_is_overdue, dump_only=True, required=True,
+        metadata={"type": "boolean",
+                  "description": "ready and past its due time (by the engine clock)"})
     follow_up_at = fields.DateTime(allow_none=True)
     priority = fields.Integer(required=True)
     ended_at = fields.DateTime(allow_none=True)
