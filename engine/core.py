@@ -32,7 +32,7 @@ from engine.expressions.functions import builtin_functions
 from engine.expressions.spiff import SandboxedScriptEngine
 from engine.identity import SYSTEM, Actor
 from engine.runtime import instances, jobs, messages, start_timers, tasks, views
-from engine.runtime.context import JOBS_DUE, Context, Services
+from engine.runtime.context import WORK_DUE, Context, Services
 from engine.runtime.state import WorkflowState
 from engine.worker import Worker
 from handlers import HandlerResult, Registry, default_registry
@@ -91,7 +91,7 @@ class Engine:
     def _command(self, actor: Actor, action: Callable[[Context], T]) -> T:
         with UnitOfWork(self.db) as uow:
             result = action(Context(uow.session, self.clock.now(), actor, self.services))
-            jobs_due = uow.session.info.get(JOBS_DUE, False)
+            jobs_due = uow.session.info.get(WORK_DUE, False)
         if jobs_due:
             self.wake_executor()
         return result

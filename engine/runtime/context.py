@@ -14,9 +14,10 @@ from engine.identity import Actor
 from engine.runtime.state import WorkflowState
 from handlers.registry import Registry
 
-#: set in ``session.info`` by a command that made a job due now: the engine then wakes
-#: its in-process executor (and only then: the executor's own commands must not)
-JOBS_DUE = "biflow.jobs_due"
+#: set in ``session.info`` by a command that made a job due now or started a timer: the
+#: engine then wakes its in-process worker (to run the job, or to schedule its wake-up at
+#: the timer's due time). The worker's own claims do not set it, or it would spin.
+WORK_DUE = "biflow.work_due"
 
 
 @dataclass(frozen=True)

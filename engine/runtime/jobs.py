@@ -18,7 +18,7 @@ from engine.data import check_user_data
 from engine.db.models import Incident, Instance, Job, OutboxMessage
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.runtime import leases, timers
-from engine.runtime.context import JOBS_DUE, Context
+from engine.runtime.context import WORK_DUE, Context
 from engine.runtime.loaded import load, run, save
 from handlers.registry import HandlerContext, HandlerResult
 
@@ -131,14 +131,14 @@ def retry_incident(ctx: Context, incident_id: int) -> Incident:
     incident.resolved_by = ctx.actor.user_id
     if incident.job_id is not None:
         job = _job(ctx, incident.job_id)
-        ctx.session.info[JOBS_DUE] = True
+        ctx.session.info[WORK_DUE] = True
         job.state = "pending"
         job.attempts = 0
         job.due_at = ctx.now
         job.updated_at = ctx.now
     elif incident.kind == "timer_failed":
         timers.release_failed(ctx, incident.instance_id, incident.element_id)
-        ctx.session.info[JOBS_DUE] = True
+        ctx.session.info[WORK_DUE] = True
     audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="incident.retried",
                  instance=ctx.session.get(Instance, incident.instance_id),
                  element_id=incident.element_id,

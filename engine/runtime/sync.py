@@ -23,7 +23,7 @@ from engine.deployment.bundle import SpecBundle
 from engine.dialect.specs import ExternalServiceTask, UserTask
 from engine.errors import ProcessError
 from engine.expressions import ExpressionError
-from engine.runtime.context import JOBS_DUE, Context
+from engine.runtime.context import WORK_DUE, Context
 from engine.runtime.fired import timer_definitions
 
 DEFAULT_PRIORITY = 50
@@ -163,7 +163,7 @@ def _sync_jobs(ctx: Context, row: Instance, ready: dict[str, Any]) -> None:
             continue
         topic = task.task_spec.topic
         if topic in ctx.services.handlers:
-            session.info[JOBS_DUE] = True
+            session.info[WORK_DUE] = True
         session.add(Job(
             instance_id=row.id, task_id=task_id, element_id=task.task_spec.bpmn_id, topic=topic,
             state="pending" if topic in ctx.services.handlers else "external",
@@ -195,6 +195,8 @@ def _sync_waits(ctx: Context, row: Instance, workflow: BpmnWorkflow) -> None:
         else:
             ctx.session.delete(wait)
     for (task_id, kind, message_name), due in wanted.items():
+        if kind == "timer":
+            ctx.session.info[WORK_DUE] = True
         task = workflow.get_task_from_id(UUID(task_id))
         ctx.session.add(Wait(instance_id=row.id, task_id=task_id,
                              element_id=task.task_spec.bpmn_id, kind=kind,
