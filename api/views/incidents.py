@@ -25,7 +25,7 @@ def incidents():
 @blp.response(200, IncidentSchema)
 @errors(blp, 403, 404, 409)
 def retry(incident_id: int):
-    """Reset the incident's job and let the executor run it again."""
+    """Resolve the incident and let the worker try again (its job or its timer)."""
     actor = require_admin()
     incident = engine().retry_incident(incident_id, actor=actor)
     engine().wake_executor()
