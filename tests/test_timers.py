@@ -148,6 +148,19 @@ class TestIntermediateTimers:
         assert set(ready(engine, instance.id)) == {"report"}
 
 
+def test_a_timer_due_during_another_command_fires_in_it(engine, clock, deploy):
+    """SpiffWorkflow sees overdue timers at the end of any command's engine steps: the
+    timer's path must run there and then, not stay ready with no row for a worker."""
+    deploy("side_by_side.bpmn")
+    instance = engine.start("side_by_side", actor=ADMIN)
+    clock.advance(timedelta(days=2))
+    engine.complete_task(ready(engine, instance.id)["check"].id, actor=CASE_WORKER)
+    assert set(ready(engine, instance.id)) == {"draft", "nudge"}
+    assert fired(engine, instance.id) == ["nudge_timer"]
+    assert timer_waits(engine, instance.id) == {}
+    assert engine.run_due() == 0
+
+
 class TestRepeatingTimers:
     def test_a_cycle_fires_each_occurrence_once_up_to_its_repetitions(self, engine, clock,
                                                                       deploy):
