@@ -168,7 +168,7 @@ class TestInstances:
         assert [t["element_id"] for t in detail["ready_tasks"]] == ["assess"]
         assert detail["waiting"] == []
         events = client.get(f"/api/process-instances/{review['id']}/events", "bob").get_json()
-        assert [e["action"] for e in events["items"]] == ["instance.started"]
+        assert [e["action"] for e in events["items"]] == ["instance.started", "path.taken"]
 
     def test_waiting_for_a_message_then_delivering_it(self, client):
         upload(client, "olga", "opinion.bpmn")

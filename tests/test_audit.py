@@ -24,11 +24,21 @@ def finished(engine, deploy):
 
 
 def test_one_event_per_command_with_actor_and_data(engine, finished):
-    events = engine.read(queries.events, finished.id)
+    events = [e for e in engine.read(queries.events, finished.id) if e.action != "path.taken"]
     assert [(e.action, e.actor) for e in events] == [
         ("instance.started", "bob"), ("task.claimed", "bob"), ("task.completed", "bob")]
     assert events[2].data == {"data": {"decision": "refuse", "comment": "criterion 7"}}
     assert events[2].element_id == "assess"
+
+
+def test_each_command_that_moves_the_instance_records_its_path(engine, finished):
+    paths = [(e.actor, e.data) for e in engine.read(queries.events, finished.id)
+             if e.action == "path.taken"]
+    assert paths == [
+        ("bob", {"elements": ["received"], "flows": []}),
+        ("bob", {"elements": ["assess", "decided", "refused"],
+                 "flows": ["f1", "f2", "to_refused"]}),
+    ]
 
 
 def test_events_are_chained_by_hash(engine, finished):

@@ -131,7 +131,8 @@ class TestComplete:
             engine.complete_task(task.id, data, actor=CASE_WORKER)
         assert field in failure.value.details
         assert engine.task(task.id).state == "ready"
-        assert [e.action for e in engine.read(queries.events, review.id)] == ["instance.started"]
+        actions = [e.action for e in engine.read(queries.events, review.id)]
+        assert actions == ["instance.started", "path.taken"]
 
     def test_a_completed_task_cannot_be_completed_again(self, engine, review):
         task = only_ready(engine, review.id)
@@ -170,7 +171,8 @@ class TestClaims:
         with pytest.raises(Forbidden):
             engine.assign(task.id, "eve", actor=OUTSIDER)
         actions = [e.action for e in engine.read(queries.events, review.id)]
-        assert actions == ["instance.started", "task.claimed", "task.unclaimed", "task.assigned"]
+        assert actions == ["instance.started", "path.taken", "task.claimed", "task.unclaimed",
+                           "task.assigned"]
 
     def test_claiming_needs_candidacy(self, engine, review):
         task = only_ready(engine, review.id)

@@ -29,6 +29,8 @@ class SpecBundle:
     key: str
     spec: BpmnProcessSpec
     subprocess_specs: dict[str, BpmnProcessSpec]
+    #: sequence flow ids by (process or sub-process id, source element, target element)
+    flows: dict[tuple[str, str, str], str] = field(default_factory=dict)
     _forms: dict[str, Form] = field(default_factory=dict, repr=False)
 
     @property
@@ -97,9 +99,21 @@ def new_parser(docs: Iterable[Document]) -> BiflowParser:
 
 
 def build_bundle(key: str, docs: Iterable[Document]) -> SpecBundle:
+    docs = list(docs)
     parser = new_parser(docs)
     spec = parser.get_spec(key)
-    return SpecBundle(key, spec, parser.get_subprocess_specs(key))
+    return SpecBundle(key, spec, parser.get_subprocess_specs(key), sequence_flows(docs))
+
+
+def sequence_flows(docs: Iterable[Document]) -> dict[tuple[str, str, str], str]:
+    flows: dict[tuple[str, str, str], str] = {}
+    for doc in docs:
+        if doc.kind != "bpmn":
+            continue
+        for flow in doc.xpath("//bpmn:sequenceFlow"):
+            container = flow.getparent().get("id")
+            flows[(container, flow.get("sourceRef"), flow.get("targetRef"))] = flow.get("id")
+    return flows
 
 
 class SpecCache:

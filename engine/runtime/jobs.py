@@ -73,9 +73,12 @@ def succeed(ctx: Context, job_id: int, worker: str | None, result: HandlerResult
 
     def step(workflow) -> None:
         task.set_data(**output)
-        workflow.run_task_from_id(task.id)
+        loaded.run_task(task)
 
     run(loaded, step)
+    audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="job.completed",
+                 instance=loaded.row, task_id=job.task_id, element_id=job.element_id,
+                 data={"topic": job.topic, "output": output, "attempt": job.attempts + 1})
     save(ctx, loaded)
     job.state = "done"
     job.locked_by = job.lock_expires_at = None
@@ -87,9 +90,6 @@ def succeed(ctx: Context, job_id: int, worker: str | None, result: HandlerResult
             body=message.body, payload=dict(message.payload), created_at=ctx.now,
             status="pending" if message.channel == "email" and ctx.services.delivers_email
             else "recorded"))
-    audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="job.completed",
-                 instance=loaded.row, task_id=job.task_id, element_id=job.element_id,
-                 data={"topic": job.topic, "output": output, "attempt": job.attempts + 1})
     return job
 
 

@@ -17,7 +17,7 @@ from engine.deployment.repository import load_bundle
 from engine.dialect.specs import UserTask
 from engine.errors import NotFound, ProcessError
 from engine.expressions import ExpressionError
-from engine.runtime import fired, sync
+from engine.runtime import fired, path, sync
 from engine.runtime.context import Context
 
 T = TypeVar("T")
@@ -32,6 +32,13 @@ class Loaded:
     open_user_tasks: frozenset[str] = field(default_factory=frozenset)
     #: the timers waiting when loaded (see :mod:`engine.runtime.fired`)
     waiting_timers: dict[str, int] = field(default_factory=dict)
+    #: tasks completed by this command, in order (for the trail: see :mod:`path`)
+    completed: list = field(default_factory=list)
+
+    def run_task(self, task) -> None:
+        """Complete a ready task (a user task's form, a service task's result)."""
+        self.workflow.run_task_from_id(task.id)
+        self.completed.append(task)
 
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> dict[str, object]:
@@ -61,7 +68,7 @@ def run(loaded: Loaded, step: Callable[[BpmnWorkflow], T]) -> T:
     """Run ``step`` then the engine steps; model failures become :class:`ProcessError`."""
     try:
         result = step(loaded.workflow)
-        loaded.workflow.do_engine_steps()
+        loaded.workflow.do_engine_steps(did_complete_task=loaded.completed.append)
         return result
     except SpiffWorkflowException as exc:
         raise _process_error(exc) from exc
@@ -89,3 +96,4 @@ def save(ctx: Context, loaded: Loaded) -> None:
     sync.synchronise(ctx, loaded.row, loaded.workflow, loaded.bundle, loaded.open_user_tasks)
     if loaded.waiting_timers:
         fired.record_fired(ctx, loaded.row, loaded.workflow, loaded.waiting_timers)
+    path.record(ctx, loaded.row, loaded.bundle, loaded.completed)

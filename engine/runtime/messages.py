@@ -41,9 +41,9 @@ def correlate(ctx: Context, name: str, instance_id: str | None, business_key: st
     for target in targets:
         loaded = load(ctx, target)
         run(loaded, lambda workflow: workflow.send_event(message_event(name, data)))
-        save(ctx, loaded)
         audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id,
                      action="message.received", instance=loaded.row,
                      data={"name": name, "data": data or {}})
+        save(ctx, loaded)
         reached.append(loaded.row)
     return reached

@@ -47,14 +47,14 @@ def complete(ctx: Context, task_id: str, data: dict[str, Any] | None) -> Task:
 
     def step(workflow) -> None:
         spiff_task.set_data(**clean)
-        workflow.run_task_from_id(spiff_task.id)
+        loaded.run_task(spiff_task)
 
     run(loaded, step)
     row.completed_by = ctx.actor.user_id
-    save(ctx, loaded)
     audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="task.completed",
                  instance=instance, task_id=row.id, element_id=row.element_id,
                  data={"data": clean})
+    save(ctx, loaded)
     return row
 
 
