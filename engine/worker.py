@@ -138,9 +138,14 @@ class Worker:
         scheduler.start()
 
         def halt() -> None:
+            """Stop, after a last pass for what commands made due meanwhile."""
             self.engine._wake = None
             self._scheduler = None
             scheduler.shutdown(wait=True)
+            try:
+                self.run_until_idle()
+            except Exception:  # stopping anyway; the failure is logged
+                log.exception("last worker pass failed")
         return halt
 
     def wake(self, at: datetime | None = None) -> None:

@@ -2,7 +2,8 @@
 
 A handler is a plain function ``handler(ctx: HandlerContext) -> HandlerResult | dict``.
 It receives a narrow context and returns output data (merged into the instance data)
-and, optionally, messages to record in the outbox. It never touches the database or
+and, optionally, messages to record in the outbox and numbers to draw from gap-free
+sequences. It never touches the database or
 SpiffWorkflow, so it can be tested alone. Any exception it raises is retried with
 backoff; after the last attempt the job becomes an incident.
 """
@@ -41,9 +42,21 @@ class OutboundMessage:
 
 
 @dataclass(frozen=True)
+class NumberRequest:
+    """Ask for the next number of a gap-free sequence, put in ``variable`` as
+    ``template.format(n=number)``. The engine gives it out in the transaction that applies
+    the result, so a job that fails leaves no gap and two jobs never get the same number."""
+
+    variable: str
+    sequence: str
+    template: str = "{n}"
+
+
+@dataclass(frozen=True)
 class HandlerResult:
     output: Mapping[str, Any] = field(default_factory=dict)
     messages: tuple[OutboundMessage, ...] = ()
+    numbers: tuple[NumberRequest, ...] = ()
 
 
 Handler = Callable[[HandlerContext], "HandlerResult | Mapping[str, Any] | None"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from engine.db.types import JsonType, UtcDateTime
@@ -170,6 +170,15 @@ class StartTimer(Base):
     cycle: Mapped[dict[str, Any] | None]
     locked_by: Mapped[str | None] = mapped_column(String(255))
     lock_expires_at: Mapped[datetime | None]
+
+
+class Sequence(Base):
+    """A gap-free counter (``BI-LIC-2027`` ...): the last number given out."""
+
+    __tablename__ = "sequences"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
 
 
 class Setting(Base):

@@ -17,7 +17,7 @@ from engine import audit
 from engine.data import check_user_data
 from engine.db.models import Incident, Instance, Job, OutboxMessage
 from engine.errors import Conflict, Forbidden, NotFound
-from engine.runtime import leases, timers
+from engine.runtime import leases, sequences, timers
 from engine.runtime.context import WORK_DUE, Context
 from engine.runtime.loaded import load, run, save
 from handlers.registry import HandlerContext, HandlerResult
@@ -70,6 +70,10 @@ def succeed(ctx: Context, job_id: int, worker: str | None, result: HandlerResult
         job.state = "cancelled"
         job.updated_at = ctx.now
         return job
+
+    for request in result.numbers:
+        number = sequences.next_number(ctx.session, request.sequence)
+        output[request.variable] = request.template.format(n=number)
 
     def step(workflow) -> None:
         task.set_data(**output)
