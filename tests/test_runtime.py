@@ -5,10 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import ADMIN, CABINET, CASE_WORKER, OTHER_WORKER, OUTSIDER, START
+from conftest import ADMIN, CABINET, CASE_WORKER, MODELS, OTHER_WORKER, OUTSIDER, START
 
 from engine import Actor, queries
-from engine.errors import Conflict, Forbidden, NotFound, ProcessError, ValidationFailed
+from engine.errors import (
+    Conflict,
+    DeploymentFailed,
+    Forbidden,
+    NotFound,
+    ProcessError,
+    ValidationFailed,
+)
 
 APPLICATION = {"applicant": "Thermocam SA", "amount": 48000.0, "urgent": True,
                "received_on": "2027-01-04"}
@@ -342,3 +349,40 @@ class TestDecisions:
         assert failure.value.problems[0].element_id == "route_it"
         deploy("licence_route.dmn")
         assert [d.key for d in deploy("routed.bpmn")] == ["routed"]
+
+
+class TestDeclaredPayloads:
+    """A catching event may declare its message's payload (``payload:FIELD`` properties)."""
+
+    @pytest.fixture
+    def waiting(self, engine, deploy):
+        deploy("declared_opinion.bpmn")
+        return engine.start("declared_opinion", actor=ADMIN)
+
+    def test_a_payload_that_fits_is_delivered_typed(self, engine, waiting):
+        engine.correlate("council-of-state-opinion", actor=ADMIN, instance_id=waiting.id,
+                         data={"competence_problem": True})
+        assert engine.instance(waiting.id).state == "completed"
+        [event] = [e for e in engine.read(queries.events, waiting.id)
+                   if e.action == "message.received"]
+        assert event.data["data"] == {"competence_problem": True}
+
+    @pytest.mark.parametrize(("data", "field"), [
+        ({}, "competence_problem"), ({"competence_problem": "yes"}, "competence_problem"),
+        ({"competence_problem": False, "remark": "typo"}, "remark"),
+    ])
+    def test_a_payload_that_does_not_fit_is_refused_naming_the_field(self, engine, waiting,
+                                                                     data, field):
+        with pytest.raises(ValidationFailed) as failure:
+            engine.correlate("council-of-state-opinion", actor=ADMIN, instance_id=waiting.id,
+                             data=data)
+        assert field in failure.value.details
+        assert engine.instance(waiting.id).state == "running"
+
+    def test_a_bad_declaration_is_a_deploy_problem(self, engine):
+        xml = (MODELS / "declared_opinion.bpmn").read_bytes().replace(b'"string?"', b'"text"')
+        with pytest.raises(DeploymentFailed) as failure:
+            engine.deploy([("declared_opinion.bpmn", xml)])
+        [problem] = failure.value.problems
+        assert problem.element_id == "opinion"
+        assert "payload field 'remarks' has type 'text'" in problem.message

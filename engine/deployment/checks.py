@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from engine import forms
 from engine.calendar.cycles import check_cycle, is_cron
 from engine.deployment.documents import BPMN_NS, CAMUNDA_NS, Document
+from engine.dialect.messages import payload_form
 from engine.dialect.parser import read_form
 from engine.dialect.specs import split_list
 from engine.errors import Problem
@@ -171,6 +172,13 @@ class _Checker:
         payload = node.get(_c("expression"))
         if payload:
             self.expression(event, payload, "the message payload expression")
+        properties = {p.get("name"): p.get("value") for p in event.xpath(
+            "./bpmn:extensionElements/camunda:properties/camunda:property",
+            namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_NS})}
+        try:
+            payload_form(properties)
+        except ValueError as exc:
+            self.add(event, f"the message's payload declaration: {exc}")
 
     def check_callActivity(self, node: etree._Element, _lanes: set[str]) -> None:
         if not (node.get("calledElement") or "").strip():

@@ -7,12 +7,15 @@ owners expect the message's fields as variables (as Camunda's REST API does). Wi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.camunda.specs.event_definitions import (
     MessageEventDefinition as CamundaMessageEventDefinition,
 )
+
+from engine.forms import Form, FormField
 
 
 class MessageEventDefinition(CamundaMessageEventDefinition):
@@ -40,6 +43,40 @@ def message_event(name: str, payload: dict[str, Any] | None) -> BpmnEvent:
     """The event the engine delivers when an outside party sends message ``name``."""
     return BpmnEvent(MessageEventDefinition(name),
                      payload={"payload": dict(payload or {}), "result_var": None})
+
+
+PAYLOAD_PREFIX = "payload:"
+_PAYLOAD_TYPES = ("string", "long", "double", "boolean", "date")
+
+
+def payload_form(properties: Mapping[str, str] | None) -> Form | None:
+    """The payload a message event declares, as a form; None when it declares none.
+
+    On the catching event: ``<camunda:property name="payload:FIELD" value="TYPE" />`` with
+    TYPE one of string, long, double, boolean, date or ``enum:a|b|c``; a trailing ``?``
+    makes the field optional. A declared payload is checked when the message arrives
+    (unknown fields refused). Raises ValueError on a bad declaration.
+    """
+    declared = [FormField(**_payload_field(name[len(PAYLOAD_PREFIX):], value or ""))
+                for name, value in (properties or {}).items() if name.startswith(PAYLOAD_PREFIX)]
+    return Form(tuple(declared)) if declared else None
+
+
+def _payload_field(name: str, value: str) -> dict[str, Any]:
+    text = value.strip()
+    required = not text.endswith("?")
+    kind = text.rstrip("?").strip()
+    if not name.isidentifier():
+        raise ValueError(f"payload field '{name}' is not a valid variable name")
+    if kind.startswith("enum:"):
+        options = tuple((o.strip(), o.strip()) for o in kind[5:].split("|") if o.strip())
+        if not options:
+            raise ValueError(f"payload field '{name}': enum needs values (enum:a|b)")
+        return {"id": name, "type": "enum", "required": required, "options": options}
+    if kind not in _PAYLOAD_TYPES:
+        raise ValueError(f"payload field '{name}' has type '{kind}'; use one of "
+                         f"{', '.join(_PAYLOAD_TYPES)} or enum:a|b (append ? if optional)")
+    return {"id": name, "type": kind, "required": required}
 
 
 class MergingMessagesMixin:

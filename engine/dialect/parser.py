@@ -102,7 +102,14 @@ class BiflowServiceTaskParser(CamundaTaskParser):
 
 
 class EventsMixin(TimerEventsMixin, MergingMessagesMixin):
-    """Timers on the engine clock, message payloads as variables."""
+    """Timers on the engine clock, message payloads as variables, ``camunda:properties``
+    kept (``payload:FIELD`` declarations of a message's payload)."""
+
+    def create_task(self):
+        task = super().create_task()
+        task.properties = {prop.get("name"): prop.get("value") for prop in self.xpath(
+            "./bpmn:extensionElements/camunda:properties/camunda:property")}
+        return task
 
 
 class BiflowStartEventParser(EventsMixin, CamundaStartEventParser):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from engine import audit
 from engine.authz import participation_clause
 from engine.data import check_user_data
 from engine.db.models import Instance, Wait
-from engine.dialect.messages import message_event
+from engine.dialect.messages import message_event, payload_form
 from engine.errors import NotFound, ValidationFailed
 from engine.runtime.context import Context
 from engine.runtime.loaded import load, run, save
@@ -40,10 +43,25 @@ def correlate(ctx: Context, name: str, instance_id: str | None, business_key: st
     reached = []
     for target in targets:
         loaded = load(ctx, target)
-        run(loaded, lambda workflow: workflow.send_event(message_event(name, data)))
+        payload = declared_payload(loaded.workflow, name, data)
+        run(loaded, lambda workflow, p=payload: workflow.send_event(message_event(name, p)))
         audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id,
                      action="message.received", instance=loaded.row,
-                     data={"name": name, "data": data or {}})
+                     data={"name": name, "data": payload})
         save(ctx, loaded)
         reached.append(loaded.row)
     return reached
+
+
+def declared_payload(workflow, name: str, data: dict[str, Any] | None) -> dict[str, Any]:
+    """``data`` checked against the payload the waiting event declares (if it declares one);
+    raises ValidationFailed naming the fields at fault."""
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        definitions = (definition.event_definitions
+                       if isinstance(definition, MultipleEventDefinition) else [definition])
+        if any(isinstance(d, MessageEventDefinition) and d.name == name for d in definitions):
+            form = payload_form(getattr(task.task_spec, "properties", None))
+            if form is not None:
+                return form.validate(data)
+    return dict(data or {})
