@@ -120,6 +120,19 @@ class TestDefinitions:
         assert xml.mimetype == "application/xml"
         assert xml.data == (MODELS / "review.bpmn").read_bytes()
         error_of(client.get("/api/process-definitions/review/xml?version=9", "bob"), 404)
+        assert detail["messages"] == []
+
+    def test_detail_lists_the_messages_waited_for_with_their_payload(self, client):
+        upload(client, "olga", "declared_opinion.bpmn", "opinion.bpmn")
+        declared = client.get("/api/process-definitions/declared_opinion", "bob").get_json()
+        assert declared["messages"] == [{
+            "name": "council-of-state-opinion", "process": "declared_opinion",
+            "element_id": "opinion", "element_name": None,
+            "payload": {"type": "object", "properties": {"competence_problem": {
+                "type": "boolean"}, "remarks": {"type": "string"}},
+                "required": ["competence_problem"], "additionalProperties": False}}]
+        free = client.get("/api/process-definitions/opinion", "bob").get_json()["messages"]
+        assert [(m["name"], m["payload"]) for m in free] == [("council-of-state-opinion", None)]
         error_of(client.get("/api/process-definitions/nope", "bob"), 404)
         error_of(client.get("/api/process-definitions/review/xml?version=x", "bob"), 422)
 

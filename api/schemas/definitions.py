@@ -21,6 +21,15 @@ class DefinitionListSchema(StrictSchema):
     items = fields.List(fields.Nested(DefinitionSchema), required=True)
 
 
+class MessageSchema(StrictSchema):
+    name = fields.String(required=True)
+    process = fields.String(required=True, metadata={"description": "process or callee id"})
+    element_id = fields.String(required=True)
+    element_name = fields.String(allow_none=True)
+    payload = fields.Dict(allow_none=True, metadata={
+        "description": "JSON Schema of the payload the event declares; null: any object"})
+
+
 class DefinitionDetailSchema(StrictSchema):
     key = fields.String(required=True)
     name = fields.String(allow_none=True)
@@ -28,6 +37,8 @@ class DefinitionDetailSchema(StrictSchema):
     start_form = fields.Dict(required=True, metadata={"description": "JSON Schema"})
     starter_groups = fields.List(fields.String(), required=True)
     starter_users = fields.List(fields.String(), required=True)
+    messages = fields.List(fields.Nested(MessageSchema), required=True, metadata={
+        "description": "the messages instances may wait for, with their payload"})
 
 
 class DeployedSchema(StrictSchema):

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from sqlalchemy import select
 from engine import audit, authz, queries
 from engine.db.models import Comment, Definition, Instance, Task, Wait
 from engine.deployment.repository import load_bundle
+from engine.dialect.messages import payload_form
 from engine.dialect.specs import UserTask
 from engine.errors import Forbidden, NotFound, ValidationFailed
 from engine.runtime.context import Context
@@ -132,6 +135,9 @@ class DefinitionDetail:
     start_form: dict[str, Any]
     starter_groups: list[str]
     starter_users: list[str]
+    #: the messages the process (and what it calls) may wait for: name, catching element,
+    #: the payload's JSON Schema (None: any payload)
+    messages: list[dict[str, Any]]
 
 
 def definition_detail(ctx: Context, key: str) -> DefinitionDetail:
@@ -142,7 +148,23 @@ def definition_detail(ctx: Context, key: str) -> DefinitionDetail:
     bundle = load_bundle(ctx.session, ctx.services.specs, latest.id,
                          pins_for(ctx.session, latest))
     return DefinitionDetail(key, latest.name, versions, bundle.start_form.json_schema(),
-                            list(bundle.meta.starter_groups), list(bundle.meta.starter_users))
+                            list(bundle.meta.starter_groups), list(bundle.meta.starter_users),
+                            _messages(bundle))
+
+
+def _messages(bundle) -> list[dict[str, Any]]:
+    found = []
+    for spec in (bundle.spec, *bundle.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            if isinstance(definition, MessageEventDefinition) and isinstance(
+                    task_spec, CatchingEvent):
+                form = payload_form(getattr(task_spec, "properties", None))
+                found.append({"name": definition.name, "process": spec.name,
+                              "element_id": task_spec.bpmn_id,
+                              "element_name": task_spec.bpmn_name,
+                              "payload": form.json_schema() if form else None})
+    return sorted(found, key=lambda m: (m["name"], m["process"], m["element_id"]))
 
 
 def groups_in_use(ctx: Context) -> set[str]:
