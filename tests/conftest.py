@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import model_coverage
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import create_engine, text
@@ -29,6 +31,44 @@ BROKEN = Path(__file__).parent / "models_broken"
 PG_URL = os.environ.get("BIFLOW_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 START = datetime(2027, 1, 4, 8, 0, tzinfo=UTC)  # a Monday
+
+
+# -- model coverage of the scenario tests (see model_coverage.py) ------------------------
+
+def pytest_configure(config) -> None:
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist)
+        os.environ[model_coverage.ENV] = tempfile.mkdtemp(prefix="biflow-coverage-")
+
+
+def _full_run(config) -> bool:
+    """Only a run of the whole suite (or of tests/scenarios) must cover every model."""
+    narrowed = (config.option.keyword or config.option.markexpr
+                or getattr(config.option, "lf", False))
+    args = [Path(a.split("::")[0]).resolve() for a in config.args]
+    scenarios = (Path(__file__).parent / "scenarios").resolve()
+    return not narrowed and all(a in (Path(__file__).parent.resolve(), scenarios,
+                                      Path(__file__).parents[1].resolve()) for a in args)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus) -> None:
+    config = session.config
+    if hasattr(config, "workerinput"):
+        return
+    lines, short = model_coverage.summarise(Path(os.environ[model_coverage.ENV]))
+    config._biflow_coverage = lines
+    if short and _full_run(config) and exitstatus == 0:
+        config._biflow_coverage.append(
+            f"FAILED: flow nodes not all taken by the scenario tests in {', '.join(short)}")
+        session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    lines = getattr(config, "_biflow_coverage", None)
+    if lines:
+        terminalreporter.section("model coverage (from the audit trail)")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def _worker() -> str:

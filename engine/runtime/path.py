@@ -34,13 +34,18 @@ def _flows_into(task, bundle: SpecBundle) -> list[str]:
 
 
 def record(ctx: Context, row, bundle: SpecBundle, completed: list) -> None:
-    elements, flows = [], []
+    """Elements of a called process or an embedded sub-process are written
+    ``process/element``; those of the instance's own process by their id alone."""
+    elements: list[str] = []
+    flows: list[str] = []
     for task in completed:
         element = _element(task)
         if element is None:
             continue
-        elements.append(element)
-        flows += [f for f in _flows_into(task, bundle) if f not in flows]
+        owner = task.workflow.spec.name
+        prefix = "" if owner == row.process_key else f"{owner}/"
+        elements.append(prefix + element)
+        flows += [prefix + f for f in _flows_into(task, bundle) if prefix + f not in flows]
     if elements:
         audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="path.taken",
                      instance=row, data={"elements": elements, "flows": flows})
