@@ -78,6 +78,8 @@ class FormField:
     maximum: float | None = None
     pattern: str | None = None
     options: tuple[tuple[str, str], ...] = ()
+    #: valid values to show (``<camunda:property id="example" value="..." />``)
+    examples: tuple[str, ...] = ()
 
     def json_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {
@@ -97,6 +99,8 @@ class FormField:
                            ("pattern", self.pattern), ("default", self.default)):
             if value is not None:
                 schema[key] = value
+        if self.examples:
+            schema["examples"] = list(self.examples)
         if self.readonly:
             schema["readOnly"] = True
         return schema
@@ -264,7 +268,10 @@ def _field_from_spiff(field) -> FormField:
         maximum=upper(float(rules["max"])) if "max" in rules else None,
         pattern=rules.get("pattern"),
         options=options,
+        examples=tuple(p.value for p in getattr(field, "properties", ()) if p.id == "example"),
     )
+    if built.pattern and not all(re.fullmatch(built.pattern, e) for e in built.examples):
+        raise ValueError(f"an example does not match the pattern {built.pattern}")
     if field.default_value not in (None, ""):
         default = _typed_default(built, field.default_value)
         built = FormField(**{**built.__dict__, "default": default})

@@ -12,7 +12,7 @@ from SpiffWorkflow.camunda.specs.user_task import FormField as SpiffField
 
 from engine import forms
 from engine.errors import ValidationFailed
-from engine.forms import Form, FormField
+from engine.forms import Form, FormField, problems
 
 
 def spiff_field(fid: str, kind: str = "string", *, label: str = "", default: str = "",
@@ -402,3 +402,22 @@ class TestProblems:
         assert forms.problems(None) == []
         assert Form.from_spiff(form).field_ids == ("title", "amount", "count", "notified",
                                                    "due", "kind")
+
+
+def test_examples_of_a_pattern_field_reach_the_json_schema_and_must_match():
+    from SpiffWorkflow.camunda.specs.user_task import Form as SpiffForm
+    from SpiffWorkflow.camunda.specs.user_task import FormField as SpiffField
+
+    def form_with(example: str) -> SpiffForm:
+        field = SpiffField()
+        field.id, field.type, field.label = "celex", "string", "CELEX number"
+        field.add_validation("pattern", r"3\d{4}L\d{4}")
+        field.add_property("example", example)
+        spiff = SpiffForm()
+        spiff.add_field(field)
+        return spiff
+
+    schema = Form.from_spiff(form_with("32019L0944")).json_schema()["properties"]["celex"]
+    assert (schema["pattern"], schema["examples"]) == (r"3\d{4}L\d{4}", ["32019L0944"])
+    assert problems(form_with("not-a-celex")) == [
+        ("celex", r"form field 'celex': an example does not match the pattern 3\d{4}L\d{4}")]
