@@ -15,6 +15,7 @@ import click
 from engine import queries
 from engine.core import Engine, database_url, model_files
 from engine.db import Database
+from engine.demo import start_examples
 from engine.errors import BiflowError, Conflict, DeploymentFailed
 from engine.identity import SYSTEM, Actor
 
@@ -149,7 +150,8 @@ def _demo_users(engine: Engine) -> None:
               help="server processes (more than one: gunicorn); about one per core")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256),
               help="request threads per process")
-@click.option("--demo", is_flag=True, help="create a demo user per group and print tokens")
+@click.option("--demo", is_flag=True,
+              help="demo users per group (tokens printed) and one example instance per procedure")
 @click.option("--no-worker", is_flag=True,
               help="do not fire timers or run jobs here (run `biflow worker` instead)")
 @click.option("--dev-clock", is_flag=True,
@@ -163,6 +165,8 @@ def serve(host: str, port: int, workers: int, threads: int, demo: bool,
         _deploy_or_exit(engine, [PROCESSES_DIR], SYSTEM)
     if demo:
         _demo_users(engine)
+        for example, outcome in start_examples(engine, PROCESSES_DIR / "examples"):
+            click.echo(f"  example {example.process_key} {example.business_key}: {outcome}")
     click.echo(f"serving on http://{host}:{port}/api (docs: http://{host}:{port}/api/docs)")
     from api.server import serve_in_process, serve_with_workers  # the CLI alone imports api
 
