@@ -1,6 +1,6 @@
 """Service-task handlers, one small module per topic, registered by topic name."""
 
-from handlers import denials, licences, notify
+from handlers import denials, erdf, gifts, licences, notify
 from handlers.registry import (
     HandlerContext,
     HandlerResult,
@@ -20,4 +20,6 @@ def default_registry() -> Registry:
     registry.register("notify", notify.handle)
     registry.register("licence-number", licences.handle)
     registry.register("denial-notice", denials.handle)
+    registry.register("erdf-selection", erdf.handle)
+    registry.register("gift-register", gifts.handle)
     return registry

@@ -84,7 +84,7 @@ def wait_for(outcome: Callable[[], T | None], what: str, timeout: float = 120,
         if found:
             return found
         time.sleep(interval)
-    pytest.fail(f"gave up after {timeout:g} s waiting for {what}")
+    raise AssertionError(f"gave up after {timeout:g} s waiting for {what}")
 
 
 def test_one_worker_fires_timers_due_at_once_exactly_once(engine, clock, deploy):
@@ -101,15 +101,18 @@ def test_one_worker_fires_timers_due_at_once_exactly_once(engine, clock, deploy)
 # -- worker processes on PostgreSQL ------------------------------------------------------
 
 @contextmanager
-def worker_processes(url: str, count: int, folder: Path) -> Iterator[list[subprocess.Popen]]:
-    """``biflow worker`` processes, their output in ``folder``; always ended on exit."""
+def worker_processes(url: str, count: int, folder: Path, options: list[str]
+                     ) -> Iterator[list[subprocess.Popen]]:
+    """``biflow worker OPTIONS`` processes, their output in ``folder/worker-N.log``; always
+    ended on exit (bench/timers.py uses it too)."""
     env = {**os.environ, "BIFLOW_DATABASE_URL": url}
     processes: list[subprocess.Popen] = []
+    folder.mkdir(parents=True, exist_ok=True)
     try:
         for n in range(count):
             with (folder / f"worker-{n}.log").open("wb") as log:
                 processes.append(subprocess.Popen(
-                    [str(BIFLOW), "worker", *WORKER_OPTIONS], cwd=folder, env=env,
+                    [str(BIFLOW), "worker", *options], cwd=folder, env=env,
                     stdout=log, stderr=subprocess.STDOUT))
         yield processes
     finally:
@@ -137,6 +140,7 @@ def kill_holding_leases(victim: subprocess.Popen, db: SqlEngine) -> int:
     how many it left behind. It is stopped (SIGSTOP) first so that its leases can be
     counted without it changing them; at least two, as one commit may still be in flight."""
     def frozen_with_leases() -> int | None:
+        assert victim.poll() is None, "the worker to kill has exited by itself"
         if fired_count(db) < KILL_AFTER:
             return None
         victim.send_signal(signal.SIGSTOP)
@@ -171,7 +175,7 @@ def test_worker_processes_fire_each_timer_exactly_once(database_url, tmp_path, k
         ids = start_instances(engine, TIMERS, now + timedelta(seconds=1), CREATING_THREADS)
         db = engine.db.engine
         assert fired_count(db) == 0
-        with worker_processes(database_url, WORKERS, tmp_path) as processes:
+        with worker_processes(database_url, WORKERS, tmp_path, WORKER_OPTIONS) as processes:
             if kill_one:
                 assert kill_holding_leases(processes[0], db) >= 1
             wait_for(all_fired(db, TIMERS), f"{TIMERS} fired timers")
