@@ -155,11 +155,15 @@ class Form:
         return schema_class(unknown=RAISE)
 
     def validate(self, data: dict[str, Any] | None) -> dict[str, Any]:
-        """Return the submitted data, checked and normalised, with defaults for absent fields.
+        """Return the submitted data, checked and normalised; absent fields take their
+        default (so a required field with a default may be left out).
 
         Raises :class:`ValidationFailed` with one entry per field at fault.
         """
         data = dict(data or {})
+        for field in self.fields:  # a field left out takes its default (also when required)
+            if field.id not in data and field.default is not None and not field.readonly:
+                data[field.id] = field.default
         errors: dict[str, list[str]] = {}
         for field in self.fields:
             if field.readonly and field.id in data:
@@ -177,9 +181,6 @@ class Form:
             clean = {}
         if errors:
             raise ValidationFailed("the submitted data does not fit the form", details=errors)
-        for field in self.fields:
-            if field.id not in clean and field.default is not None and not field.readonly:
-                clean[field.id] = field.default
         return clean
 
     def json_schema(self) -> dict[str, Any]:

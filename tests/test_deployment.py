@@ -60,6 +60,7 @@ BROKEN_CASES = [
     ("groovy_script.bpmn", "groovy", "script format 'groovy' is not supported"),
     ("bad_form.bpmn", "fill", "form field 'amount' has type 'money'"),
     ("missing_call.bpmn", "call_ghost", "'ghost_process'"),
+    ("event_subprocess.bpmn", "on_cancel", "event sub-processes are not supported"),
     ("unconditioned_flow.bpmn", "loose", "no condition and is not its default"),
     ("not_executable.bpmn", None, "no executable process"),
     ("not_xml.bpmn", None, "not well-formed XML"),

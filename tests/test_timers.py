@@ -161,6 +161,16 @@ def test_a_timer_due_during_another_command_fires_in_it(engine, clock, deploy):
     assert engine.run_due() == 0
 
 
+def test_a_timer_already_due_when_reached_fires_at_once_and_is_audited(engine, clock, deploy):
+    deploy("waiting.bpmn")
+    clock.set(utc(2027, 4, 1, 9))  # "On 15 March 2027" has passed when the path gets there
+    instance = engine.start("waiting", actor=ADMIN)
+    clock.set(utc(2027, 5, 1, 9))
+    engine.run_due()
+    assert fired(engine, instance.id) == ["a_month", "on_the_date"]
+    assert set(ready(engine, instance.id)) == {"report"}
+
+
 class TestRepeatingTimers:
     def test_a_cycle_fires_each_occurrence_once_up_to_its_repetitions(self, engine, clock,
                                                                       deploy):
@@ -352,3 +362,27 @@ class TestBackgroundWorker:
         finally:
             halt()
         assert worker.next_due() is None
+
+
+class TestEventBasedGateway:
+    """A message or a timer, whichever comes first (the gateway keeps the events it saw in
+    the instance state, which must serialize)."""
+
+    @pytest.fixture
+    def waiting(self, engine, deploy):
+        deploy("answer_or_lapse.bpmn")
+        return engine.start("answer_or_lapse", actor=ADMIN)
+
+    def test_the_message_first(self, engine, waiting):
+        assert set(timer_waits(engine, waiting.id)) == {"first_of"}
+        engine.correlate("applicant-answer", actor=ADMIN, instance_id=waiting.id,
+                         data={"complete": True})
+        assert engine.instance(waiting.id).state == "completed"
+        assert engine.instance_detail(waiting.id, actor=ADMIN).data["complete"] is True
+        assert engine.read(queries.waits_of, waiting.id) == []
+
+    def test_the_timer_first(self, engine, clock, waiting):
+        clock.advance(timedelta(days=30))
+        assert engine.run_due() == 1
+        assert engine.instance(waiting.id).state == "completed"
+        assert fired(engine, waiting.id) == ["first_of"]

@@ -180,6 +180,11 @@ class _Checker:
         except ValueError as exc:
             self.add(event, f"the message's payload declaration: {exc}")
 
+    def check_subProcess(self, node: etree._Element, _lanes: set[str]) -> None:
+        if node.get("triggeredByEvent") == "true":
+            self.add(node, "event sub-processes are not supported yet; use boundary events "
+                     "on the activities that can be interrupted")
+
     def check_callActivity(self, node: etree._Element, _lanes: set[str]) -> None:
         if not (node.get("calledElement") or "").strip():
             self.add(node, "the call activity names no calledElement")

@@ -66,8 +66,19 @@ def fired_since(workflow: BpmnWorkflow, before: dict[str, int]) -> list[Fired]:
     return fired
 
 
-def record_fired(ctx: Context, row, workflow: BpmnWorkflow, before: dict[str, int]) -> None:
-    for each in fired_since(workflow, before):
+def fired_at_once(completed: list, before: dict[str, int]) -> list[Fired]:
+    """Timers that fired as soon as they were reached (their moment had passed already):
+    completed in this command without having waited."""
+    return [Fired(str(task.id), task.task_spec.bpmn_id, task._get_internal_data("event_value"))
+            for task in completed if str(task.id) not in before
+            and isinstance(getattr(task.task_spec, "event_definition", None),
+                           TimerEventDefinition)
+            and not isinstance(task.task_spec.event_definition, StartTimer)]
+
+
+def record_fired(ctx: Context, row, workflow: BpmnWorkflow, before: dict[str, int],
+                 completed: list) -> None:
+    for each in fired_since(workflow, before) + fired_at_once(completed, before):
         data = {"due": each.due} if each.occurrence is None else {"occurrence": each.occurrence}
         audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="timer.fired",
                      instance=row, task_id=each.task_id, element_id=each.element_id, data=data)

@@ -94,6 +94,7 @@ def save(ctx: Context, loaded: Loaded) -> None:
     loaded.row.workflow = ctx.services.state.dumps(loaded.workflow)
     loaded.row.updated_at = ctx.now
     sync.synchronise(ctx, loaded.row, loaded.workflow, loaded.bundle, loaded.open_user_tasks)
-    if loaded.waiting_timers:
-        fired.record_fired(ctx, loaded.row, loaded.workflow, loaded.waiting_timers)
+    if loaded.bundle.has_waits:
+        fired.record_fired(ctx, loaded.row, loaded.workflow, loaded.waiting_timers,
+                           loaded.completed)
     path.record(ctx, loaded.row, loaded.bundle, loaded.completed)

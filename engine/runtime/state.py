@@ -8,10 +8,20 @@ from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+)
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.camunda.specs.event_definitions import (
+    MessageEventDefinition as CamundaMessage,
+)
 
 from engine.deployment.bundle import SpecBundle
+from engine.dialect.messages import MessageEventDefinition as BiflowMessage
+from engine.dialect.timers import CycleTimer, DurationTimer, TimeDateTimer
 
 
 class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
@@ -43,6 +53,13 @@ class WorkflowState:
     def __init__(self) -> None:
         config = dict(CAMUNDA_CONFIG)
         config[BpmnWorkflow] = _SpeclessWorkflowConverter
+        # Our event definitions (engine/dialect) may appear in task data (an event-based
+        # gateway keeps the events it saw): they serialize as the classes they refine.
+        for ours, base in ((BiflowMessage, CamundaMessage),
+                           (TimeDateTimer, TimeDateEventDefinition),
+                           (DurationTimer, DurationTimerEventDefinition),
+                           (CycleTimer, CycleTimerEventDefinition)):
+            config[ours] = config[base]
         self._serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
     def dumps(self, workflow: BpmnWorkflow) -> str:

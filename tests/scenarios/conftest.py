@@ -23,7 +23,7 @@ def bi(engine) -> Iterator[BI]:
     tokens = {ADMIN: engine.add_user(ADMIN, ["admin"])}
     for group in GROUPS:
         tokens[user_of(group)] = engine.add_user(user_of(group), [group])
-    yield BI(Client(app.test_client(), tokens))
+    yield BI(Client(app.test_client(), tokens), engine.run_due)
     model_coverage.record(engine.read(lambda session: [
         (key, data) for key, data in session.execute(
             select(Instance.process_key, AuditEvent.data)

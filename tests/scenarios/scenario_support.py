@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import string
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -31,14 +32,20 @@ class ScenarioError(AssertionError):
 
 
 class BI:
-    def __init__(self, client: Client) -> None:
+    """``run_due``: what the background worker would do after each command (fire due
+    timers, run due service-task jobs); the fixture passes the engine's."""
+
+    def __init__(self, client: Client, run_due: Callable[[], object] = lambda: None) -> None:
         self.client = client
+        self.run_due = run_due
 
     # -- plumbing ------------------------------------------------------------------------
 
     def call(self, method: str, path: str, user: str, expect: int | tuple[int, ...] = 200,
              **kwargs) -> Any:
         answer = self.client.call(method, f"/api{path}", user, **kwargs)
+        if method != "GET":
+            self.run_due()
         expected = (expect,) if isinstance(expect, int) else expect
         if answer.status_code not in expected:
             raise ScenarioError(f"{method} {path} as {user}: {answer.status_code} "
@@ -199,6 +206,7 @@ def _complete_one(bi: BI, instance_id: str, task: dict, rng: random.Random) -> N
     for _ in range(20):  # a model may refuse some combinations (a cross-field rule)
         answer = bi.client.call("POST", f"/api/tasks/{task['id']}/complete", user,
                                 json={"data": random_data(schema, rng)})
+        bi.run_due()
         if answer.status_code == 200:
             return
         if answer.status_code != 422:
