@@ -107,8 +107,10 @@ def summarise(directory: Path) -> tuple[list[str], list[str]]:
         nodes = taken[key]["nodes"] & elements.flow_nodes
         flows = taken[key]["flows"] & elements.flows
         missing = sorted(elements.flow_nodes - nodes)
+        shown = ", ".join(missing[:6]) + (f", ... (+{len(missing) - 6})" if len(missing) > 6
+                                          else "")
         lines.append(f"{key:<28} {_share(nodes, elements.flow_nodes):>14} "
-                     f"{_share(flows, elements.flows):>16}  {', '.join(missing) or '-'}")
+                     f"{_share(flows, elements.flows):>16}  {shown or '-'}")
         if missing:
             short.append(key)
     return lines, short

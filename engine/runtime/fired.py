@@ -77,10 +77,10 @@ def fired_at_once(completed: list, before: dict[str, int]) -> list[Fired]:
 
 
 def record_fired(ctx: Context, row, workflow: BpmnWorkflow, before: dict[str, int],
-                 completed: list) -> None:
-    for each in fired_since(workflow, before) + fired_at_once(completed, before):
+                 completed: list) -> list[Fired]:
+    fired = fired_since(workflow, before) + fired_at_once(completed, before)
+    for each in fired:
         data = {"due": each.due} if each.occurrence is None else {"occurrence": each.occurrence}
         audit.record(ctx.session, now=ctx.now, actor=ctx.actor.user_id, action="timer.fired",
                      instance=row, task_id=each.task_id, element_id=each.element_id, data=data)
-
-
+    return fired

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -94,7 +95,11 @@ def save(ctx: Context, loaded: Loaded) -> None:
     loaded.row.workflow = ctx.services.state.dumps(loaded.workflow)
     loaded.row.updated_at = ctx.now
     sync.synchronise(ctx, loaded.row, loaded.workflow, loaded.bundle, loaded.open_user_tasks)
+    cycles: list = []
     if loaded.bundle.has_waits:
-        fired.record_fired(ctx, loaded.row, loaded.workflow, loaded.waiting_timers,
-                           loaded.completed)
-    path.record(ctx, loaded.row, loaded.bundle, loaded.completed)
+        cycles = [loaded.workflow.get_task_from_id(UUID(each.task_id))
+                  for each in fired.record_fired(ctx, loaded.row, loaded.workflow,
+                                                 loaded.waiting_timers, loaded.completed)
+                  if each.occurrence is not None]
+    # a repeating timer stays waiting when it fires: its firings count as steps taken
+    path.record(ctx, loaded.row, loaded.bundle, cycles + loaded.completed)
