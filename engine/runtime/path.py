@@ -7,9 +7,14 @@ file took; the scenario tests measure model coverage from it.
 
 from __future__ import annotations
 
+from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway, ParallelGateway
+
 from engine import audit
 from engine.deployment.bundle import SpecBundle
 from engine.runtime.context import Context
+
+#: joins take every incoming flow; a merging exclusive gateway only the one that came
+_JOINS = (ParallelGateway, InclusiveGateway)
 
 
 def _element(task) -> str | None:
@@ -18,7 +23,7 @@ def _element(task) -> str | None:
 
 def _flows_into(task, bundle: SpecBundle) -> list[str]:
     """The sequence flows by which ``task`` was reached: from the nearest BPMN element up the
-    task tree, and for a join from every completed input."""
+    task tree, and for a parallel or inclusive join from its other inputs too."""
     target, container = _element(task), task.workflow.spec.name
     sources: list[str] = []
     parent = task.parent
@@ -26,7 +31,7 @@ def _flows_into(task, bundle: SpecBundle) -> list[str]:
         parent = parent.parent
     if parent is not None:
         sources.append(_element(parent))
-    if len(task.task_spec.inputs) > 1:
+    if len(task.task_spec.inputs) > 1 and isinstance(task.task_spec, _JOINS):
         sources += [spec.bpmn_id for spec in task.task_spec.inputs
                     if getattr(spec, "bpmn_id", None) and spec.bpmn_id not in sources]
     return [flow for source in sources
