@@ -35,6 +35,17 @@ if TYPE_CHECKING:
     from engine.core import Engine
 
 log = logging.getLogger(__name__)
+
+
+class _SkippedPasses(logging.Filter):
+    """A pass longer than the poll interval makes APScheduler skip the next ones (by design:
+    one pass at a time) and warn at every poll; that is no news, so it is not logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+logging.getLogger("apscheduler.scheduler").addFilter(_SkippedPasses())
 T = TypeVar("T")
 PASS_JOB = "biflow-pass"
 

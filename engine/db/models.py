@@ -135,7 +135,7 @@ class Wait(Base):
     __tablename__ = "waits"
     __table_args__ = (
         Index("ix_waits_message", "kind", "message_name"),
-        Index("ix_waits_due", "kind", "due_at"),
+        Index("ix_waits_due", "kind", "due_at", "id"),
         Index("ix_waits_instance", "instance_id"),
     )
 

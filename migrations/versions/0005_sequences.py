@@ -1,4 +1,4 @@
-"""gap-free number sequences (licence numbers)
+"""gap-free number sequences (licence numbers); timers claimed in index order
 
 Revision ID: 0005
 Revises: 0004
@@ -15,6 +15,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # claims take due timers by (due_at, id): the index serves that order without a sort
+    op.drop_index('ix_waits_due', table_name='waits')
+    op.create_index('ix_waits_due', 'waits', ['kind', 'due_at', 'id'])
     op.create_table(
         'sequences',
         sa.Column('name', sa.String(length=255), nullable=False),
@@ -25,3 +28,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('sequences')
+    op.drop_index('ix_waits_due', table_name='waits')
+    op.create_index('ix_waits_due', 'waits', ['kind', 'due_at'])
