@@ -2,19 +2,29 @@
 
 Today a bearer token from ``biflow user add``; an OIDC provider can replace it by
 supplying another :class:`Authenticator` to ``create_app`` — nothing else changes.
+
+Failed authentications are rate-limited per client address (:func:`limit_failures`).
 """
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Protocol
 
-from flask import abort, current_app, g, request
+from flask import Flask, Response, abort, current_app, g, request
+from flask_limiter import Limiter, RateLimitExceeded
+from flask_limiter.util import get_remote_address
 
+from api.errors import error_response
 from engine.data import check_user_data
 from engine.identity import Actor
 
 PUBLIC_PATHS = frozenset({"/api/health", "/api/openapi.json", "/api/docs"})
 PROCESS_OWNERS = "process-owners"
+#: app config keys (defaults from the environment variables of the same name)
+FAILURES_PER_MINUTE = "BIFLOW_AUTH_FAILURES_PER_MINUTE"
+STORAGE_URL = "BIFLOW_RATELIMIT_STORAGE_URL"
 
 
 class Authenticator(Protocol):
@@ -53,10 +63,16 @@ def refuse_bad_input() -> None:
         check_user_data(body, "body", reserved_keys=False)
 
 
+def needs_token(path: str) -> bool:
+    """Every ``/api`` path but the public ones (unknown paths included: no probing)."""
+    path = path.rstrip("/") or "/"
+    return path.startswith("/api") and path not in PUBLIC_PATHS \
+        and not path.startswith("/api/docs")
+
+
 def authenticate_request() -> None:
-    """``before_request``: every ``/api`` path but the public ones needs a valid token."""
-    path = request.path.rstrip("/") or "/"
-    if not path.startswith("/api") or path in PUBLIC_PATHS or path.startswith("/api/docs"):
+    """``before_request``: every path that :func:`needs_token` needs a valid token."""
+    if not needs_token(request.path):
         return
     actor = current_app.extensions["biflow.authenticator"](request.headers.get("Authorization"))
     if actor is None:
@@ -80,3 +96,36 @@ def require_process_owner() -> Actor:
     if not (actor.is_admin or PROCESS_OWNERS in actor.groups):
         abort(403, f"deploying needs membership of '{PROCESS_OWNERS}' or 'admin'")
     return actor
+
+
+def limit_failures(app: Flask) -> Limiter:
+    """At most ``BIFLOW_AUTH_FAILURES_PER_MINUTE`` 401s per client address in any minute.
+
+    Only failures count (``deduct_when``), but once a client is over the limit every request
+    needing a token answers 429 before the token is looked at: otherwise 200-versus-429 would
+    still tell a guesser which token is good. Counts live in ``BIFLOW_RATELIMIT_STORAGE_URL``
+    (``memory://``: per server process). Call it before ``authenticate_request`` is added.
+    """
+    per_minute = int(app.config[FAILURES_PER_MINUTE])
+    if per_minute < 1:
+        raise ValueError(f"{FAILURES_PER_MINUTE} must be at least 1, not {per_minute}")
+    limiter = Limiter(
+        get_remote_address, app=app, storage_uri=app.config[STORAGE_URL],
+        strategy="moving-window", headers_enabled=False, key_prefix="biflow-auth",
+        application_limits=[f"{per_minute} per minute"],
+        application_limits_exempt_when=lambda: not needs_token(request.path),
+        application_limits_deduct_when=lambda response: response.status_code == 401,
+        # unrouted paths (404, 405) still need a token, so their failures count too
+        request_identifier=lambda: request.endpoint or "unrouted")
+
+    def too_many(_: RateLimitExceeded) -> Response:
+        limit = limiter.current_limit
+        retry = max(1, math.ceil(limit.window[0] - time.time())) if limit else 60
+        response = error_response(429, "too_many_requests",
+                                  "too many failed authentications from this address",
+                                  {"retry_after_seconds": retry})
+        response.headers["Retry-After"] = str(retry)
+        return response
+
+    app.register_error_handler(RateLimitExceeded, too_many)
+    return limiter

@@ -5,14 +5,19 @@ such as deployments, form one chain of their own), so a changed, deleted or reor
 row breaks the chain. The head of an instance's chain is kept on the instance row, which
 every command on the instance updates under its optimistic lock: two commands can never
 append to one chain concurrently, and no extra query is needed to find the head.
+:func:`verify` walks the chains and names every break (``biflow audit verify``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,3 +60,106 @@ def record(session: Session, *, now: datetime, actor: str | None, action: str,
     else:
         session.info["audit_system_head"]["head"] = event.hash
     return event
+
+
+# -- verification --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Finding:
+    """One break in a chain. ``kind``: ``changed`` (content no longer matches its hash),
+    ``deleted`` (events missing before it), ``inserted`` (it does not follow its
+    predecessor), ``truncated`` (events missing at the end), ``orphaned`` (no instance row).
+    ``instance_id`` None is the system chain; ``event_id`` None: no event is left."""
+
+    instance_id: str | None
+    event_id: int | None
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        chain = f"instance {self.instance_id}" if self.instance_id else "system chain"
+        event = f"event {self.event_id}" if self.event_id is not None else "no event"
+        return f"{chain}, {event}: {self.kind}: {self.message}"
+
+
+class Report(NamedTuple):
+    findings: list[Finding]
+    events: int
+    chains: int
+
+
+def verify(session: Session) -> list[Finding]:
+    """Every break in every chain, by chain and event id; empty when the trail is intact."""
+    return report(session).findings
+
+
+def report(session: Session) -> Report:
+    """Walk every chain in id order, streaming (rows, not ORM objects: no identity map)."""
+    heads = {row.id: row.audit_head for row in session.execute(
+        select(Instance.id, Instance.audit_head))}
+    rows = session.execute(select(AuditEvent.__table__)
+                           .order_by(AuditEvent.instance_id, AuditEvent.id)
+                           .execution_options(yield_per=1000))
+    findings: list[Finding] = []
+    events = chains = 0
+    for instance_id, chain in itertools.groupby(rows, key=attrgetter("instance_id")):
+        chains += 1
+        events += _walk(instance_id, chain, heads, findings)
+    findings += [Finding(instance_id, None, "truncated", "every event of its chain is gone")
+                 for instance_id, head in heads.items() if head is not None]
+    return Report(findings, events, chains)
+
+
+def _walk(instance_id: str | None, chain: Iterable[Any], heads: dict[str, str | None],
+          findings: list[Finding]) -> int:
+    """Check one chain, appending its findings; pops its head from ``heads``.
+
+    Each check is local to one event and its predecessor, so one changed or deleted row
+    is one finding, not a cascade over the rest of the chain.
+    """
+    seen: dict[str | None, int | None] = {None: None}  # hash -> id of the event with it
+    follower: dict[str | None, int] = {}  # hash -> id of the first event pointing to it
+    previous = None
+    count = 0
+    for event in chain:
+        count += 1
+        problem = _problem(event, previous, seen, follower)
+        if problem:
+            findings.append(Finding(instance_id, event.id, *problem))
+        seen.setdefault(event.hash, event.id)
+        follower.setdefault(event.prev_hash, event.id)
+        previous = event
+    if instance_id is None:
+        return count  # the system chain keeps no head: deletions at its end go unseen
+    if instance_id not in heads:
+        findings.append(Finding(instance_id, previous.id, "orphaned",
+                                "the chain's instance row does not exist"))
+        return count
+    head = heads.pop(instance_id)
+    if previous.hash != head and head is not None and head in seen:
+        findings.append(Finding(instance_id, follower.get(head, previous.id), "inserted",
+                                f"comes after event {seen[head]}, the instance's last "
+                                "recorded event: appended behind the engine's back"))
+    elif previous.hash != head:
+        findings.append(Finding(instance_id, previous.id, "truncated",
+                                "the instance's last recorded event is not in the chain: "
+                                "events after this one were deleted"))
+    return count
+
+
+def _problem(event: Any, previous: Any, seen: dict[str | None, int | None],
+             follower: dict[str | None, int]) -> tuple[str, str] | None:
+    if event.hash != event_hash(event.prev_hash, event):
+        return "changed", "its content no longer matches its hash"
+    expected = previous.hash if previous is not None else None
+    if event.prev_hash == expected:
+        return None
+    if event.prev_hash in seen:
+        after = seen[event.prev_hash]
+        target = f"event {after}" if after is not None else "the start of the chain"
+        also = (f", which event {follower[event.prev_hash]} already follows"
+                if event.prev_hash in follower else "")
+        return "inserted", f"follows {target}{also}, not its predecessor"
+    if previous is None:
+        return "deleted", "the events before it are missing"
+    return "deleted", f"the events between event {previous.id} and this one are missing"

@@ -354,3 +354,22 @@ def jobs_retry(incident_id: int) -> None:
     except BiflowError as error:
         _fail(error)
     click.echo(f"jobs run: {engine.run_jobs()}")
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit trail."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check every hash chain; name each changed, deleted or inserted event and exit 1."""
+    findings, events, chains = _engine().verify_audit()
+    if not findings:
+        click.echo(f"audit trail intact: {events} events in {chains} chains")
+        return
+    for finding in findings:
+        click.echo(str(finding))
+    click.echo(f"audit trail broken: {len(findings)} finding(s) in {events} events "
+               f"in {chains} chains", err=True)
+    sys.exit(1)

@@ -314,6 +314,12 @@ class Engine:
     def close(self) -> None:
         self.db.dispose()
 
+    def verify_audit(self) -> tuple[list, int, int]:
+        """``(findings, events, chains)`` of :func:`engine.audit.report`, in one read."""
+        from engine import audit  # local: this method is the engine's only use of it
+
+        return self.read(audit.report)
+
 
 def model_files(paths: Sequence[str | Path]) -> list[Path]:
     found: list[Path] = []

@@ -1,14 +1,20 @@
 """Users, their groups and API tokens.
 
 A token is ``bif_`` followed by 32 random bytes (URL-safe base64). Only its SHA-256 is
-stored: a database leak yields no usable token, and lookup by hash needs no comparison
-of secrets. Identity is a user id plus groups (:class:`engine.identity.Actor`), so an
-OIDC provider can replace tokens without touching the rest of the engine.
+stored: a database leak yields no usable token. The indexed lookup by that hash leaks
+nothing useful by its timing: what it compares is the hash of the presented token, and
+steering that hash towards a stored one byte by byte would take SHA-256 preimages of a
+256-bit secret. The row found is still checked with ``hmac.compare_digest``, so no
+comparison done in Python depends on where two hashes differ.
+
+Identity is a user id plus groups (:class:`engine.identity.Actor`), so an OIDC provider
+can replace tokens without touching the rest of the engine.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Iterable
@@ -70,10 +76,12 @@ def authenticate(session: Session, token: str) -> Actor | None:
     """The actor a bearer token stands for, or ``None`` (unknown, malformed or revoked)."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    rows = session.execute(
-        select(ApiToken.user_id, UserGroup.group)
+    presented = hash_token(token)
+    rows = [row for row in session.execute(
+        select(ApiToken.token_hash, ApiToken.user_id, UserGroup.group)
         .outerjoin(UserGroup, UserGroup.user_id == ApiToken.user_id)
-        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))).all()
+        .where(ApiToken.token_hash == presented, ApiToken.revoked_at.is_(None)))
+        if hmac.compare_digest(row.token_hash, presented)]
     if not rows:
         return None
-    return Actor(rows[0][0], frozenset(group for _, group in rows if group is not None))
+    return Actor(rows[0].user_id, frozenset(row.group for row in rows if row.group is not None))

@@ -8,6 +8,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine import audit, authz
@@ -92,6 +93,11 @@ def start_definition(ctx: Context, definition: Definition, business_key: str | N
 def cancel(ctx: Context, instance_id: str, reason: str) -> Instance:
     if not reason or not reason.strip():
         raise ValidationFailed("a reason is required", details={"reason": ["required"]})
+    visible = ctx.actor.is_admin or ctx.session.scalar(
+        select(Instance.id).where(Instance.id == instance_id,
+                                  authz.participation_clause(ctx.actor)))
+    if not visible:  # as if it did not exist: a 403 would confirm it does
+        raise NotFound(f"no instance with id '{instance_id}'")
     loaded = load(ctx, instance_id)
     row = loaded.row
     if not (ctx.actor.is_admin or ctx.actor.user_id == row.started_by):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from api import create_app
 from engine.db.models import AuditEvent, Instance
-from scenarios.scenario_support import ADMIN, BI, GROUPS, user_of
+from scenarios.scenario_support import ADMIN, BI, GROUPS, colleague_of, user_of
 
 
 @pytest.fixture
@@ -22,7 +22,8 @@ def bi(engine) -> Iterator[BI]:
     app.testing = True
     tokens = {ADMIN: engine.add_user(ADMIN, ["admin"])}
     for group in GROUPS:
-        tokens[user_of(group)] = engine.add_user(user_of(group), [group])
+        for user in (user_of(group), colleague_of(group)):
+            tokens[user] = engine.add_user(user, [group])
     yield BI(Client(app.test_client(), tokens), engine.run_due)
     model_coverage.record(engine.read(lambda session: [
         (key, data) for key, data in session.execute(
