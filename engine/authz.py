@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
 
 from engine.db.models import Instance, Task, TaskCandidate
 from engine.dialect.specs import ProcessMeta
@@ -42,6 +43,25 @@ def require_free_or_mine(actor: Actor, task: Task) -> None:
     """A task claimed by someone else is theirs until unclaimed (admins excepted)."""
     if task.assignee and task.assignee != actor.user_id and not actor.is_admin:
         raise Conflict(f"the task is claimed by {task.assignee}")
+
+
+def require_four_eyes(session: Session, task: Task, user_id: str, *, actor: Actor) -> None:
+    """``fourEyesWith``: whoever completed one of the named tasks in this instance may not
+    claim, be assigned or complete this one. Admins are bound too: the rule is about people.
+
+    One indexed look-up of the instance's completed inbox rows; no workflow is loaded.
+    """
+    if not task.four_eyes_with:
+        return
+    done = session.execute(
+        select(Task.name, Task.element_id).where(
+            Task.instance_id == task.instance_id, Task.state == "completed",
+            Task.element_id.in_(task.four_eyes_with), Task.completed_by == user_id)
+        .limit(1)).first()
+    if done is not None:
+        who = "you" if user_id == actor.user_id else user_id
+        raise Forbidden(f"four-eyes rule: {who} completed '{done.name or done.element_id}' in "
+                        f"this instance; someone else must do '{task.name or task.element_id}'")
 
 
 def may_view_task(actor: Actor, task: Task) -> bool:

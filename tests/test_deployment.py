@@ -57,6 +57,7 @@ BROKEN_CASES = [
     ("bad_timer.bpmn", "wait_a_bit", "not a valid ISO 8601"),
     ("evil_timer.bpmn", "wait_evil", "'__import__' is not allowed"),
     ("script_import.bpmn", "shell", "'name = expression'"),
+    ("exploding_expressions.bpmn", "grow", "line 2: a repetition exceeds 1,000,000"),
     ("groovy_script.bpmn", "groovy", "script format 'groovy' is not supported"),
     ("bad_form.bpmn", "fill", "form field 'amount' has type 'money'"),
     ("missing_call.bpmn", "call_ghost", "'ghost_process'"),

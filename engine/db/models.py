@@ -97,6 +97,9 @@ class Task(Base):
     created_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     completed_by: Mapped[str | None] = mapped_column(String(255))
+    #: element ids whose completers in this instance may not work on it (``fourEyesWith``),
+    #: copied from the spec so that claiming needs no workflow
+    four_eyes_with: Mapped[list[Any] | None]
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
     __mapper_args__ = {"version_id_col": version}

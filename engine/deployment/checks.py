@@ -20,7 +20,7 @@ from engine.calendar.cycles import check_cycle, is_cron
 from engine.deployment.documents import BPMN_NS, CAMUNDA_NS, Document
 from engine.dialect.messages import payload_form
 from engine.dialect.parser import read_form
-from engine.dialect.specs import split_list
+from engine.dialect.specs import FOUR_EYES, split_list
 from engine.errors import Problem
 from engine.expressions import ExpressionError, check
 from engine.expressions.literals import is_iso8601
@@ -87,6 +87,7 @@ class _Checker:
             self.add(process, "the process id must start with a letter or '_' and hold only "
                      "letters, digits, '_', '-' or '.'")
         lanes = {ref.text for ref in self.doc.xpath(".//bpmn:lane/bpmn:flowNodeRef", process)}
+        self.user_tasks = {t.get("id") for t in self.doc.xpath(".//bpmn:userTask", process)}
         for node in process.iter():
             if not isinstance(node.tag, str):
                 continue
@@ -123,6 +124,7 @@ class _Checker:
         priority = node.get(_c("priority"))
         if priority and not priority.strip().lstrip("-").isdigit():
             self.expression(node, priority, "camunda:priority")
+        self.four_eyes(node)
 
     def check_serviceTask(self, node: etree._Element, _lanes: set[str]) -> None:
         delegates = [a for a in _DELEGATES if node.get(_c(a))]
@@ -202,6 +204,20 @@ class _Checker:
         parent = node.getparent()
         if etree.QName(parent).localname == "conditionalEventDefinition":
             self.expression(parent.getparent(), node.text, "the event condition")
+
+    def four_eyes(self, node: etree._Element) -> None:
+        """``fourEyesWith`` must name user tasks of this process (see authz.require_four_eyes)."""
+        for prop in node.xpath("./bpmn:extensionElements/camunda:properties/camunda:property",
+                               namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}):
+            if prop.get("name") != FOUR_EYES:
+                continue
+            named = split_list(prop.get("value"))
+            if not named:
+                self.add(node, f"the property {FOUR_EYES} names no user task")
+            for element_id in named:
+                if element_id not in self.user_tasks:
+                    self.add(node, f"the property {FOUR_EYES} names '{element_id}', which is not "
+                             "a user task of this process")
 
     # -- shared --------------------------------------------------------------------------
 

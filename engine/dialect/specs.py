@@ -14,6 +14,9 @@ from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.camunda.specs.user_task import Form
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 
+#: ``camunda:property`` of a user task naming the user tasks its worker must not have done
+FOUR_EYES = "fourEyesWith"
+
 
 def slugify(name: str) -> str:
     """``"Licensing Unit"`` -> ``"licensing-unit"``; accents are folded first."""
@@ -65,6 +68,11 @@ class UserTask(CamundaUserTask):
     @property
     def properties(self) -> dict[str, str]:
         return dict(getattr(self, "extensions", None) or {})
+
+    @property
+    def four_eyes_with(self) -> tuple[str, ...]:
+        """Element ids of the user tasks whose completers may not work on this one."""
+        return split_list(self.properties.get(FOUR_EYES))
 
 
 class ExternalServiceTask(ServiceTask):

@@ -112,7 +112,7 @@ def _open_task(ctx: Context, row: Instance, task) -> None:
         business_key=row.business_key, candidate_groups=list(rule.candidate_groups),
         candidate_users=list(rule.candidate_users), assignee=str(assignee) if assignee else None,
         due_at=due, follow_up_at=follow_up, priority=priority, state="ready",
-        created_at=ctx.now,
+        created_at=ctx.now, four_eyes_with=list(spec.four_eyes_with) or None,
     ))
     candidates = {f"group:{g}" for g in rule.candidate_groups}
     candidates |= {f"user:{u}" for u in rule.candidate_users}

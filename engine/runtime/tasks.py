@@ -38,6 +38,7 @@ def complete(ctx: Context, task_id: str, data: dict[str, Any] | None) -> Task:
     authz.require_may_work_on(ctx.actor, row)
     authz.require_ready(row)
     authz.require_free_or_mine(ctx.actor, row)
+    authz.require_four_eyes(ctx.session, row, ctx.actor.user_id, actor=ctx.actor)
     check_user_data(data or {})
     loaded = load_row(ctx, instance)
     spiff_task = loaded.workflow.get_task_from_id(UUID(task_id))
@@ -62,6 +63,7 @@ def claim(ctx: Context, task_id: str) -> Task:
     row, instance = get_with_instance(ctx, task_id)
     authz.require_may_work_on(ctx.actor, row)
     authz.require_ready(row)
+    authz.require_four_eyes(ctx.session, row, ctx.actor.user_id, actor=ctx.actor)
     if row.assignee == ctx.actor.user_id:
         return row
     if row.assignee:
@@ -84,6 +86,7 @@ def assign(ctx: Context, task_id: str, user_id: str) -> Task:
     authz.require_ready(row)
     if not user_id or not user_id.strip():
         raise ValidationFailed("a user is required", details={"user": ["required"]})
+    authz.require_four_eyes(ctx.session, row, user_id.strip(), actor=ctx.actor)
     return _set_assignee(ctx, row, instance, user_id.strip(), "task.assigned")
 
 
