@@ -160,6 +160,9 @@ class Form:
 
         Raises :class:`ValidationFailed` with one entry per field at fault.
         """
+        if data is not None and not isinstance(data, dict):
+            raise ValidationFailed("the submitted data does not fit the form",
+                                   details={"_": ["Data must be an object of field values."]})
         data = dict(data or {})
         for field in self.fields:  # a field left out takes its default (also when required)
             if field.id not in data and field.default is not None and not field.readonly:

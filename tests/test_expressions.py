@@ -236,78 +236,9 @@ class TestIsoLiterals:
             sandbox.evaluate("amount", {})
 
 
-# (expression, refused statically by check()); the others pass the static check and must be
-# stopped by the evaluator's bounds instead.
-REFUSED = [
-    ("().__class__.__base__.__subclasses__()", True),
-    ("[].__class__", True),
-    ("x.__dict__", True),
-    ("x.__class__.__mro__", True),
-    ("x._private", True),
-    ("_secret", True),
-    ("__import__('os')", True),
-    ("__builtins__", True),
-    ("open('/etc/passwd')", True),
-    ("eval('1')", True),
-    ("exec('x=1')", True),
-    ("compile('1', 'f', 'eval')", True),
-    ("getattr(x, 'y')", True),
-    ("setattr(x, 'y', 1)", True),
-    ("type(x)", True),
-    ("globals()", True),
-    ("locals()", True),
-    ("vars(x)", True),
-    ("dir(x)", True),
-    ("print(1)", True),
-    ("foo(1)", True),
-    ("list(x)", True),
-    ("lambda: 1", True),
-    ("(lambda: 1)()", True),
-    ("[i for i in x]", True),
-    ("{i for i in x}", True),
-    ("{i: i for i in x}", True),
-    ("(i for i in x)", True),
-    ("sum(i for i in x)", True),
-    ("f'{x}'", True),
-    ("f'{x.__class__}'", True),
-    ("'{0.__class__}'.format(x)", True),
-    ("x.format_map({})", True),
-    ("'{}'.join(x)", True),
-    ("(y := 1)", True),
-    ("b'bytes'", True),
-    ("[*x]", True),
-    ("f(*x)", True),
-    ("x.mro()", True),
-    ("x[0]()", True),
-    ("(x or len)(x)", True),
-    ("x.y.replace('a', 'b')", True),
-    ("yield x", True),
-    ("await x", True),
-    ("9**9**9", False),
-    ("2 ** 10000000", False),
-    ("'a' * 10**10", False),
-    ("[0] * 10**8", False),
-    ("x * 200000", False),
-    ("'%0200000d' % 1", False),
-    ("'%*d' % (10**6, 1)", False),
-    ("x % 1", False),
-]
-
-
 class TestRefusals:
-    """Everything a hostile or careless model might try: refused at deploy time where the
-    syntax shows it, otherwise at evaluation, and always as :class:`ExpressionError`."""
-
-    @pytest.mark.parametrize("text", [text for text, _ in REFUSED])
-    def test_refused_on_evaluation(self, sandbox: Sandbox, text: str) -> None:
-        with pytest.raises(ExpressionError) as info:
-            sandbox.evaluate(text, {"x": "%s"})
-        assert info.value.message
-
-    @pytest.mark.parametrize("text", [text for text, static in REFUSED if static])
-    def test_refused_at_deploy_time(self, text: str) -> None:
-        with pytest.raises(ExpressionError):
-            check(text, FUNCTIONS)
+    """How refusals are worded and where they happen (the corpus of attempts itself is in
+    test_sandbox_corpus.py)."""
 
     @pytest.mark.parametrize(("text", "fragment"), [
         ("x.__class__", "attribute '__class__'"),
@@ -320,6 +251,14 @@ class TestRefusals:
         ("(y := 1)", ":="),
         ("[*x]", "unpacking"),
         ("b'x'", "byte strings"),
+        ("1j", "complex numbers"),
+        ("x.mro()", "attribute 'mro'"),
+        ("x.format_map({})", "attribute 'format_map'"),
+        ("x.gi_frame", "attribute 'gi_frame'"),
+        ("len(**x)", "unpacking (**)"),
+        ("not " * 101 + "x", "deeper than 100 levels"),
+        ("9 ** 9 ** 9", "a power exceeds 4,300 digits (in '9 ** 9 ** 9')"),
+        ("x + 1 / 0", "ZeroDivisionError"),
     ])
     def test_compile_names_the_fault(self, text: str, fragment: str) -> None:
         with pytest.raises(ExpressionError) as info:
@@ -330,8 +269,8 @@ class TestRefusals:
     @pytest.mark.parametrize(("text", "fragment"), [
         ("foo(1)", "unknown function 'foo'"),
         ("print(1)", "unknown function 'print'"),
-        ("x.mro()", "method 'mro'"),
-        ("x.format_map({})", "method 'format_map'"),
+        ("str.join('', x)", "method 'join'"),
+        ("x.replace('a', 'b')", "method 'replace'"),
         ("x[0]()", "only named functions"),
     ])
     def test_check_names_the_refused_call(self, text: str, fragment: str) -> None:
@@ -357,7 +296,7 @@ class TestRefusals:
             compile_expression(None)  # type: ignore[arg-type]
 
     def test_length_limit(self) -> None:
-        fits = "x" + " + x" * ((MAX_EXPRESSION_LENGTH - 1) // 4)
+        fits = "x" + " or x" * ((MAX_EXPRESSION_LENGTH - 1) // 5)
         assert len(fits) <= MAX_EXPRESSION_LENGTH
         assert check(fits, FUNCTIONS).names == {"x"}
         too_long = fits + " " * (MAX_EXPRESSION_LENGTH - len(fits) + 1)
@@ -378,7 +317,7 @@ class TestEvaluationFailures:
         ("1 / x", {"x": 0}, "ZeroDivisionError"),
         ("x // 0", {"x": 1}, "ZeroDivisionError"),
         ("x % 0", {"x": 1}, "ZeroDivisionError"),
-        ("1 + 'a'", {}, "TypeError"),
+        ("1 + x", {"x": "a"}, "TypeError"),
         ("x < 'a'", {"x": 1}, "TypeError"),
         ("d['missing']", {"d": {}}, "KeyError"),
         ("items[5]", {"items": [1]}, "IndexError"),

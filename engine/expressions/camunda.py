@@ -34,7 +34,10 @@ def unwrap(text: str) -> tuple[str, bool]:
 def translate(text: str) -> str:
     """Translate an expression in either dialect into Python expression syntax."""
     body, juel = unwrap(text)
-    return _translate_body(body, juel).strip()
+    try:
+        return _translate_body(body, juel).strip()
+    except RecursionError:  # ``empty(empty(...))`` nested hundreds deep
+        raise TranslationError("'empty' is nested too deeply") from None
 
 
 def _translate_body(body: str, juel: bool) -> str:

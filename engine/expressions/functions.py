@@ -18,6 +18,10 @@ from engine.clock import Clock
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _EXAMPLES = "'2027-01-15' or '2027-01-15T09:00:00+01:00'"
+#: days a working-day function may span: each year it reaches costs computing its holidays
+MAX_SPAN_DAYS = 100 * 366
+#: digits ``round`` may be asked for: ``round(1, -10**8)`` would compute ``10**10**8``
+MAX_ROUND_DIGITS = 4300
 
 
 def is_empty(value: Any) -> bool:
@@ -80,16 +84,30 @@ def _plus_days(moment: datetime, days: int) -> datetime:
     return moment + timedelta(days=days)
 
 
+def _within_span(days: int, function: str) -> None:
+    if abs(days) > MAX_SPAN_DAYS:
+        raise OverflowError(f"{function}() spans {abs(days):,} days, which exceeds "
+                         f"{MAX_SPAN_DAYS:,}")
+
+
+def _round(value: Any, ndigits: Any = None) -> Any:
+    if isinstance(ndigits, int) and abs(ndigits) > MAX_ROUND_DIGITS:
+        raise OverflowError(f"round() to {ndigits} digits exceeds {MAX_ROUND_DIGITS:,} digits")
+    return round(value, ndigits)
+
+
 def builtin_functions(clock: Clock, calendar: LegalCalendar) -> dict[str, Callable[..., Any]]:
     """Functions for a sandbox bound to ``clock`` and the working days of ``calendar``."""
 
     def add_working_days(value: Any, count: Any) -> str:
-        day = _day(value, "add_working_days")
-        return calendar.add_working_days(day, _whole(count, "add_working_days")).isoformat()
+        day, count = _day(value, "add_working_days"), _whole(count, "add_working_days")
+        _within_span(count * 7 // 5, "add_working_days")
+        return calendar.add_working_days(day, count).isoformat()
 
     def working_days_between(start: Any, end: Any) -> int:
-        return calendar.working_days_between(_day(start, "working_days_between"),
-                                             _day(end, "working_days_between"))
+        first, last = _day(start, "working_days_between"), _day(end, "working_days_between")
+        _within_span((last - first).days, "working_days_between")
+        return calendar.working_days_between(first, last)
 
     return {
         "is_empty": is_empty,
@@ -98,7 +116,7 @@ def builtin_functions(clock: Clock, calendar: LegalCalendar) -> dict[str, Callab
         "int": int,
         "float": float,
         "bool": bool,
-        "round": round,
+        "round": _round,
         "abs": abs,
         "min": min,
         "max": max,

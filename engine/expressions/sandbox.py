@@ -1,9 +1,10 @@
 """Static checking and evaluation of expressions, on top of simpleeval.
 
 Two layers of defence. The static check walks the syntax tree against an allow-list of
-node kinds, names and methods, so a condition reaching for ``__class__`` is refused at
-deploy time. simpleeval then evaluates the tree with no access to builtins, refusing
-underscore attributes and bounding powers, string lengths and collection sizes.
+node kinds, names and methods, bounds its length and nesting, and evaluates its constant
+parts (bounded), so a condition reaching for ``__class__`` or computing ``9**9**9`` is
+refused at deploy time. simpleeval then evaluates the tree with no access to builtins, held
+to the bounds of :mod:`engine.expressions.bounds` on the size of values and the work done.
 """
 
 from __future__ import annotations
@@ -17,9 +18,15 @@ from typing import Any
 import simpleeval
 
 from engine.expressions import camunda
+from engine.expressions.bounds import Budget
+from engine.expressions.evaluator import BoundedEvaluator
 from engine.expressions.literals import is_iso8601
 
 MAX_EXPRESSION_LENGTH = 4000
+#: levels of the syntax tree; each costs the evaluator a few frames of the thread's stack
+MAX_DEPTH = 100
+#: characters of a failure's text kept in its message (a KeyError may quote any value)
+_MAX_REASON = 300
 
 _ALLOWED_NODES: tuple[type[ast.AST], ...] = (
     ast.Expression, ast.Constant, ast.Name, ast.Load, ast.Attribute, ast.Subscript,
@@ -40,6 +47,14 @@ _DENIED_NAMES = frozenset({
     "eval", "exec", "compile", "open", "input", "globals", "locals", "vars", "dir",
     "getattr", "setattr", "delattr", "hasattr", "type", "object", "super", "help",
     "breakpoint", "memoryview", "classmethod", "staticmethod", "property", "exit", "quit",
+})
+
+#: attributes that lead from a value to frames, code and formatting, beyond ``_`` ones
+_DENIED_ATTRIBUTES = frozenset({
+    "format", "format_map", "mro", "gi_frame", "gi_code", "gi_yieldfrom", "cr_frame",
+    "cr_code", "cr_await", "ag_frame", "ag_code", "ag_await", "tb_frame", "tb_next",
+    "f_back", "f_globals", "f_locals", "f_builtins", "f_code", "co_code", "co_consts",
+    "im_func", "im_self", "im_class",
 })
 
 
@@ -95,8 +110,19 @@ def compile_expression(text: str) -> CompiledExpression:
         raise ExpressionError(f"syntax error: {exc.msg}", text) from None
     except (ValueError, RecursionError, MemoryError):
         raise ExpressionError("the expression cannot be parsed", text) from None
+    _check_depth(tree, text)
     _check_tree(tree, text)
+    _check_constant_parts(tree.body, text)
     return CompiledExpression(text, python, tree.body)
+
+
+def _check_depth(tree: ast.AST, text: str) -> None:
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"the expression nests deeper than {MAX_DEPTH} levels", text)
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def _check_tree(tree: ast.AST, text: str) -> None:
@@ -105,10 +131,47 @@ def _check_tree(tree: ast.AST, text: str) -> None:
             raise ExpressionError(f"{_describe(node)} is not allowed in expressions", text)
         if isinstance(node, ast.Name) and (node.id.startswith("_") or node.id in _DENIED_NAMES):
             raise ExpressionError(f"the name '{node.id}' is not allowed", text)
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+        if isinstance(node, ast.Attribute) and (node.attr.startswith(("_", "func_"))
+                                                or node.attr in _DENIED_ATTRIBUTES):
             raise ExpressionError(f"the attribute '{node.attr}' is not allowed", text)
-        if isinstance(node, ast.Constant) and isinstance(node.value, bytes):
-            raise ExpressionError("byte strings are not allowed", text)
+        if isinstance(node, ast.Constant) and isinstance(node.value, bytes | complex):
+            kind = "byte strings" if isinstance(node.value, bytes) else "complex numbers"
+            raise ExpressionError(f"{kind} are not allowed", text)
+        if isinstance(node, ast.keyword) and node.arg is None:
+            raise ExpressionError("unpacking (**) is not allowed in expressions", text)
+
+
+#: nodes whose value follows from their parts alone (no names, no calls)
+_FOLDABLE = (ast.Constant, ast.UnaryOp, ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp,
+             ast.List, ast.Tuple, ast.Set, ast.Dict, ast.Subscript, ast.Slice)
+
+
+def _check_constant_parts(tree: ast.expr, text: str) -> None:
+    """Evaluate (bounded) the largest parts made of literals alone: ``9**9**9``, ``'a' * 10**10``
+    or ``1 / 0`` fail the same at every run, so they are refused now, at deploy time."""
+    parts: list[ast.expr] = []
+    if _constant(tree, parts):
+        parts.append(tree)
+    for part in parts:
+        if not isinstance(part, ast.Constant):
+            snippet = ast.unparse(part)
+            try:
+                _run(BoundedEvaluator({}, {}, Budget()), snippet, part)
+            except ExpressionError as exc:
+                raise ExpressionError(f"{exc.message} (in '{snippet[:60]}')", text) from None
+
+
+def _constant(node: ast.expr, parts: list[ast.expr]) -> bool:
+    """Whether ``node`` is made of literals alone; collects its largest such parts if not."""
+    children = [child.value if isinstance(child, ast.keyword) else child
+                for child in ast.iter_child_nodes(node)
+                if isinstance(child, ast.expr | ast.keyword)]
+    constant = [_constant(child, parts) for child in children]
+    if isinstance(node, _FOLDABLE) and all(constant):
+        return True
+    parts.extend(child for child, is_constant in zip(children, constant, strict=True)
+                 if is_constant)
+    return False
 
 
 def _check_calls(compiled: CompiledExpression, functions: frozenset[str]) -> None:
@@ -137,18 +200,22 @@ def _describe(node: ast.AST) -> str:
     return names.get(type(node), type(node).__name__)
 
 
-def _safe_mod(left: Any, right: Any) -> Any:
-    """``%`` on numbers only: ``'%0999999999d' % 1`` would build a string of any length."""
-    if isinstance(left, str | bytes):
-        raise simpleeval.FeatureNotAvailable("string formatting with '%' is not allowed")
-    return left % right
+def _run(evaluator: BoundedEvaluator, text: str, tree: ast.expr) -> Any:
+    """Evaluate; whatever the evaluation raises is the expression's failure."""
+    try:
+        return evaluator.eval(text, previously_parsed=tree)
+    except simpleeval.NameNotDefined as exc:
+        raise ExpressionError(f"'{exc.name}' is not defined", text) from None
+    except simpleeval.InvalidExpression as exc:
+        raise ExpressionError(_brief(str(exc)), text) from None
+    except ExpressionError:
+        raise
+    except Exception as exc:  # a model's fault, whatever its kind
+        raise ExpressionError(_brief(f"{type(exc).__name__}: {exc}"), text) from None
 
 
-_OPERATORS = {**simpleeval.DEFAULT_OPERATORS, ast.Mod: _safe_mod}
-
-
-class _Evaluator(simpleeval.EvalWithCompoundTypes):
-    ATTR_INDEX_FALLBACK = True
+def _brief(reason: str) -> str:
+    return reason if len(reason) <= _MAX_REASON else reason[:_MAX_REASON] + "..."
 
 
 class Sandbox:
@@ -161,19 +228,11 @@ class Sandbox:
     def check(self, text: str) -> CompiledExpression:
         return check(text, self.function_names)
 
-    def evaluate(self, text: str, names: Mapping[str, Any]) -> Any:
+    def evaluate(self, text: str, names: Mapping[str, Any], budget: Budget | None = None) -> Any:
+        """Evaluate within ``budget`` (a fresh one, unless a script shares one)."""
         compiled = self.check(text)
         if compiled.literal is not None:
             return compiled.literal
-        evaluator = _Evaluator(operators=_OPERATORS, functions=self.functions, names=dict(names))
-        try:
-            return evaluator.eval(compiled.python, previously_parsed=compiled.tree)
-        except simpleeval.NameNotDefined as exc:
-            raise ExpressionError(f"'{exc.name}' is not defined", text) from None
-        except simpleeval.InvalidExpression as exc:
-            raise ExpressionError(str(exc), text) from None
-        except ExpressionError:
-            raise
-        except (ArithmeticError, TypeError, ValueError, KeyError, IndexError,
-                AttributeError, RecursionError, MemoryError) as exc:
-            raise ExpressionError(f"{type(exc).__name__}: {exc}", text) from None
+        assert compiled.tree is not None
+        evaluator = BoundedEvaluator(self.functions, dict(names), budget or Budget())
+        return _run(evaluator, text, compiled.tree)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from engine.expressions.sandbox import CompiledExpression, ExpressionError, check
 
 SCRIPT_FORMATS = ("", "python", "biflow")
+#: characters of a script; each line is also bounded as an expression is
+MAX_SCRIPT_LENGTH = 20_000
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,14 @@ def parse_script(script: str | None, functions: Iterable[str] = ()) -> list[Assi
     """Split a script into checked assignments; raise :class:`ExpressionError` if refused."""
     if not script or not script.strip():
         raise ExpressionError("the script is empty")
+    if len(script) > MAX_SCRIPT_LENGTH:
+        raise ExpressionError(f"the script exceeds {MAX_SCRIPT_LENGTH:,} characters")
     try:
         module = ast.parse(script, mode="exec")
     except SyntaxError as exc:
         raise ExpressionError(f"syntax error on line {exc.lineno}: {exc.msg}", script) from None
+    except (ValueError, RecursionError, MemoryError):
+        raise ExpressionError("the script cannot be parsed", script) from None
     names = frozenset(functions)
     assignments = []
     for statement in module.body:

@@ -8,6 +8,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
 
 from engine.clock import Clock
+from engine.expressions.bounds import Budget
 from engine.expressions.sandbox import ExpressionError, Sandbox
 from engine.expressions.scripts import parse_script
 
@@ -26,10 +27,11 @@ class SandboxEnvironment(BasePythonScriptEngineEnvironment):
 
     def execute(self, script: str, context: dict[str, Any],
                 external_context: dict[str, Any] | None = None) -> bool:
+        budget = Budget()  # the lines of a script share one budget
         for assignment in parse_script(script, self.sandbox.function_names):
             names = {**external_context, **context} if external_context else context
             context[assignment.target] = self.sandbox.evaluate(assignment.expression.source,
-                                                               names)
+                                                               names, budget)
         return True
 
     def call_service(self, context, **kwargs):
