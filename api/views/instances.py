@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from api.auth import current_actor
 from api.deps import engine, errors, fields_of
+from api.links import instance_links
 from api.schemas.instances import (
     CancelArgsSchema,
     EventListSchema,
@@ -29,6 +30,7 @@ def with_ready_tasks(progress) -> dict:
 @blp.route("", methods=["POST"])
 @blp.arguments(StartArgsSchema)
 @blp.response(201, InstanceWithTasksSchema)
+@instance_links(blp, 201)
 @errors(blp, 403, 404, 409, 422)
 def start(args):
     """Start the latest version of a process; ``data`` is checked against its start form."""
@@ -48,6 +50,7 @@ def list_instances(args):
 
 @blp.route("/<string:instance_id>")
 @blp.response(200, InstanceDetailSchema)
+@instance_links(blp, 200)
 @errors(blp, 404)
 def instance(instance_id: str):
     """State, data, ready tasks and what the instance waits for."""

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from api.auth import current_actor
 from api.deps import engine, errors, fields_of
+from api.links import instance_links, task_links
 from api.schemas.instances import InstanceWithTasksSchema
 from api.schemas.tasks import (
     AssignArgsSchema,
@@ -46,6 +47,7 @@ def counts():
 
 @blp.route("/<string:task_id>")
 @blp.response(200, TaskDetailSchema)
+@task_links(blp, 200)
 @errors(blp, 403, 404)
 def task(task_id: str):
     """The task, its form as JSON Schema and the current values of its fields."""
@@ -55,6 +57,7 @@ def task(task_id: str):
 
 @blp.route("/<string:task_id>/claim", methods=["POST"])
 @blp.response(200, TaskSchema)
+@task_links(blp, 200)
 @errors(blp, 403, 404, 409)
 def claim(task_id: str):
     return engine().claim(task_id, actor=current_actor())
@@ -62,6 +65,7 @@ def claim(task_id: str):
 
 @blp.route("/<string:task_id>/unclaim", methods=["POST"])
 @blp.response(200, TaskSchema)
+@task_links(blp, 200)
 @errors(blp, 403, 404, 409)
 def unclaim(task_id: str):
     return engine().unclaim(task_id, actor=current_actor())
@@ -70,6 +74,7 @@ def unclaim(task_id: str):
 @blp.route("/<string:task_id>/assign", methods=["POST"])
 @blp.arguments(AssignArgsSchema)
 @blp.response(200, TaskSchema)
+@task_links(blp, 200)
 @errors(blp, 403, 404, 409, 422)
 def assign(args, task_id: str):
     """Assign to a user (admins and members of a candidate group)."""
@@ -79,6 +84,7 @@ def assign(args, task_id: str):
 @blp.route("/<string:task_id>/complete", methods=["POST"])
 @blp.arguments(CompleteArgsSchema)
 @blp.response(200, InstanceWithTasksSchema)
+@instance_links(blp, 200)
 @errors(blp, 403, 404, 409, 422)
 def complete(args, task_id: str):
     """Complete with form data; answers the instance and its new ready tasks."""
