@@ -4,7 +4,9 @@ Each event carries the hash of the previous event of the same instance (system e
 such as deployments, form one chain of their own), so a changed, deleted or reordered
 row breaks the chain. The head of an instance's chain is kept on the instance row, which
 every command on the instance updates under its optimistic lock: two commands can never
-append to one chain concurrently, and no extra query is needed to find the head.
+append to one chain concurrently, and no extra query is needed to find the head. The head
+of the system chain is the ``audit.system_head`` setting, locked while a system event is
+appended, so that concurrent deployments queue instead of forking the chain.
 :func:`verify` walks the chains and names every break (``biflow audit verify``).
 """
 
@@ -22,7 +24,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.db.models import AuditEvent, Instance
+from engine.db.models import AuditEvent, Instance, Setting
+
+SYSTEM_HEAD = "audit.system_head"
 
 
 def event_hash(prev_hash: str | None, event: AuditEvent) -> str:
@@ -35,13 +39,16 @@ def event_hash(prev_hash: str | None, event: AuditEvent) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _system_head(session: Session) -> str | None:
-    cache: dict[str, str | None] = session.info.setdefault("audit_system_head", {})
-    if "head" not in cache:
-        cache["head"] = session.scalars(
-            select(AuditEvent.hash).where(AuditEvent.instance_id.is_(None))
-            .order_by(AuditEvent.id.desc()).limit(1)).first()
-    return cache["head"]
+def _system_head(session: Session) -> Setting:
+    """The system chain's head row, locked for this transaction (made on first use when the
+    database was not migrated: from the last system event)."""
+    row = session.get(Setting, SYSTEM_HEAD, with_for_update=True)
+    if row is None:
+        last = session.scalars(select(AuditEvent.hash).where(AuditEvent.instance_id.is_(None))
+                               .order_by(AuditEvent.id.desc()).limit(1)).first()
+        row = Setting(name=SYSTEM_HEAD, value=last or "")
+        session.add(row)
+    return row
 
 
 def record(session: Session, *, now: datetime, actor: str | None, action: str,
@@ -51,14 +58,15 @@ def record(session: Session, *, now: datetime, actor: str | None, action: str,
     event = AuditEvent(instance_id=instance.id if instance else None, task_id=task_id,
                        element_id=element_id, actor=actor, action=action, data=data or {},
                        created_at=now)
-    prev = instance.audit_head if instance is not None else _system_head(session)
+    head = _system_head(session) if instance is None else None
+    prev = instance.audit_head if head is None else (head.value or None)
     event.prev_hash = prev
     event.hash = event_hash(prev, event)
     session.add(event)
-    if instance is not None:
+    if head is None:
         instance.audit_head = event.hash
     else:
-        session.info["audit_system_head"]["head"] = event.hash
+        head.value = event.hash
     return event
 
 
@@ -95,8 +103,11 @@ def verify(session: Session) -> list[Finding]:
 
 def report(session: Session) -> Report:
     """Walk every chain in id order, streaming (rows, not ORM objects: no identity map)."""
-    heads = {row.id: row.audit_head for row in session.execute(
+    heads: dict[str | None, str | None] = {row.id: row.audit_head for row in session.execute(
         select(Instance.id, Instance.audit_head))}
+    system_head = session.scalar(select(Setting.value).where(Setting.name == SYSTEM_HEAD))
+    if system_head:
+        heads[None] = system_head
     rows = session.execute(select(AuditEvent.__table__)
                            .order_by(AuditEvent.instance_id, AuditEvent.id)
                            .execution_options(yield_per=1000))
@@ -110,7 +121,7 @@ def report(session: Session) -> Report:
     return Report(findings, events, chains)
 
 
-def _walk(instance_id: str | None, chain: Iterable[Any], heads: dict[str, str | None],
+def _walk(instance_id: str | None, chain: Iterable[Any], heads: dict[str | None, str | None],
           findings: list[Finding]) -> int:
     """Check one chain, appending its findings; pops its head from ``heads``.
 
@@ -129,8 +140,8 @@ def _walk(instance_id: str | None, chain: Iterable[Any], heads: dict[str, str | 
         seen.setdefault(event.hash, event.id)
         follower.setdefault(event.prev_hash, event.id)
         previous = event
-    if instance_id is None:
-        return count  # the system chain keeps no head: deletions at its end go unseen
+    if instance_id is None and None not in heads:
+        return count  # a database never migrated past 0006 keeps no system head
     if instance_id not in heads:
         findings.append(Finding(instance_id, previous.id, "orphaned",
                                 "the chain's instance row does not exist"))
@@ -138,11 +149,11 @@ def _walk(instance_id: str | None, chain: Iterable[Any], heads: dict[str, str | 
     head = heads.pop(instance_id)
     if previous.hash != head and head is not None and head in seen:
         findings.append(Finding(instance_id, follower.get(head, previous.id), "inserted",
-                                f"comes after event {seen[head]}, the instance's last "
+                                f"comes after event {seen[head]}, the chain's last "
                                 "recorded event: appended behind the engine's back"))
     elif previous.hash != head:
         findings.append(Finding(instance_id, previous.id, "truncated",
-                                "the instance's last recorded event is not in the chain: "
+                                "the chain's last recorded event is not in the chain: "
                                 "events after this one were deleted"))
     return count
 

@@ -3,13 +3,16 @@ naming its chain and event (on SQLite, and on PostgreSQL when configured)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from click.testing import CliRunner
-from conftest import CASE_WORKER, OTHER_WORKER, START
+from conftest import CASE_WORKER, MODELS, OTHER_WORKER, START
 from sqlalchemy import delete, insert, update
 
-from engine import audit, queries
+from engine import Engine, audit, queries
 from engine.cli import main
+from engine.db import Database
 from engine.db.models import AuditEvent
 
 EVENTS = AuditEvent.__table__
@@ -149,6 +152,41 @@ def test_the_system_chain(engine, trail, deploy):
     assert found(engine) == [(None, first.id, "changed")]
 
 
+def test_deleting_the_last_deployment_event_is_seen(engine, trail, deploy):
+    deploy("parallel.bpmn")
+    system = engine.read(lambda s: s.query(AuditEvent).filter(
+        AuditEvent.instance_id.is_(None)).order_by(AuditEvent.id).all())
+    assert len(system) == 2
+    tamper(engine, delete(EVENTS).where(EVENTS.c.id == system[-1].id))
+    assert found(engine) == [(None, system[0].id, "truncated")]
+
+
+def test_a_forged_deployment_event_at_the_end_is_seen(engine, trail):
+    [last] = engine.read(lambda s: s.query(AuditEvent).filter(
+        AuditEvent.instance_id.is_(None)).all())
+    row = {**forged(None, last.hash), "action": "definition.deployed"}
+    row["hash"] = audit.event_hash(last.hash, AuditEvent(**{k: v for k, v in row.items()
+                                                           if k != "hash"}))
+    tamper(engine, insert(EVENTS).values(**row))
+    [(chain, event_id, kind)] = found(engine)
+    assert (chain, kind) == (None, "inserted") and event_id > last.id
+
+
+def test_concurrent_deployments_extend_one_system_chain(engine, trail, database_url):
+    """Two engines deploy different models at once: the chain stays one line."""
+    others = [Engine(Database(database_url)) for _ in range(2)]
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda pair: pair[0].deploy_paths([MODELS / pair[1]]),
+                          zip(others, ("parallel.bpmn", "opinion.bpmn"), strict=True)))
+    finally:
+        for other in others:
+            other.close()
+    assert found(engine) == []
+    assert engine.read(lambda s: s.query(AuditEvent).filter(
+        AuditEvent.instance_id.is_(None)).count()) == 3
+
+
 class TestCli:
     def run(self, database_url, monkeypatch):
         monkeypatch.setenv("BIFLOW_DATABASE_URL", database_url)
@@ -172,6 +210,6 @@ class TestCli:
         assert lines == [
             f"instance {instance_id}, event {events[1].id}: changed: "
             "its content no longer matches its hash",
-            f"instance {instance_id}, event {events[-2].id}: truncated: the instance's last "
+            f"instance {instance_id}, event {events[-2].id}: truncated: the chain's last "
             "recorded event is not in the chain: events after this one were deleted"]
         assert "audit trail broken: 2 finding(s)" in result.stderr

@@ -22,7 +22,7 @@ def test_upgrade_is_idempotent_and_records_the_head(database_url):
     database = Database(database_url)
     database.upgrade()
     with database.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0006"
+        assert MigrationContext.configure(connection).get_current_revision() == "0007"
         tables = set(inspect(connection).get_table_names())
     assert {"definitions", "instances", "tasks", "task_candidates", "jobs", "waits",
             "incidents", "outbox", "audit_events"} <= tables
@@ -43,5 +43,5 @@ def test_urls_with_percent_encoding_migrate(tmp_path):
     database = Database(f"sqlite:///{folder}/b%20c.db")
     database.upgrade()
     with database.engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0006"
+        assert MigrationContext.configure(connection).get_current_revision() == "0007"
     database.dispose()
