@@ -386,3 +386,26 @@ class TestEventBasedGateway:
         assert engine.run_due() == 1
         assert engine.instance(waiting.id).state == "completed"
         assert fired(engine, waiting.id) == ["first_of"]
+
+    def test_of_two_timers_the_earlier_wakes_the_gateway(self, engine, clock, deploy):
+        """The gateway's one wait row holds the earliest due time, whatever the order of the
+        events in the file (the later timer comes first in first_deadline.bpmn)."""
+        deploy("first_deadline.bpmn")
+        instance = engine.start("first_deadline", actor=ADMIN)
+        assert timer_waits(engine, instance.id) == {"first_of": START + timedelta(days=10)}
+        clock.advance(timedelta(days=10))
+        assert engine.run_due() == 1
+        assert engine.instance(instance.id).state == "completed"
+        taken = [element for event in engine.read(queries.events, instance.id)
+                 if event.action == "path.taken" for element in event.data["elements"]]
+        assert "early" in taken and "late" not in taken
+
+    def test_a_clock_jumping_past_both_timers_takes_the_earlier(self, engine, clock, deploy):
+        deploy("first_deadline.bpmn")
+        instance = engine.start("first_deadline", actor=ADMIN)
+        clock.advance(timedelta(days=31))
+        assert engine.run_due() == 1
+        taken = [element for event in engine.read(queries.events, instance.id)
+                 if event.action == "path.taken" for element in event.data["elements"]]
+        assert taken.count("early") == 1 and "late" not in taken
+        assert fired(engine, instance.id) == ["first_of"]

@@ -59,6 +59,9 @@ class _OneShot:
         pass
 
     def has_fired(self, my_task) -> bool:
+        rivals = _rivals(my_task)
+        if rivals:
+            return self._first_of(my_task, rivals)
         if my_task._get_internal_data("event_fired", False):
             return True
         value = my_task._get_internal_data("event_value")
@@ -68,6 +71,26 @@ class _OneShot:
         if datetime.fromisoformat(value) <= _now(my_task):
             my_task._set_internal_data(event_fired=True)
         return my_task._get_internal_data("event_fired", False)
+
+    def _first_of(self, my_task, rivals: list[_OneShot]) -> bool:
+        """Behind an event-based gateway each timer keeps its own due time (``dues``), and
+        only the earliest fires (the first in the file on a tie) however far the clock
+        jumped; ``event_value`` holds that earliest moment, for the engine's waits row."""
+        dues = my_task._get_internal_data("dues")
+        if dues is None:
+            dues = [timer.due(my_task).isoformat() for timer in rivals]
+            my_task._set_internal_data(dues=dues, event_value=min(
+                dues, key=datetime.fromisoformat))
+        first = min(range(len(dues)), key=lambda n: datetime.fromisoformat(dues[n]))
+        return (rivals[first] is self
+                and datetime.fromisoformat(dues[first]) <= _now(my_task))
+
+
+def _rivals(my_task) -> list[_OneShot]:
+    """The one-shot timers of a task that waits for several events (event-based gateway)."""
+    definition = getattr(my_task.task_spec, "event_definition", None)
+    found = getattr(definition, "event_definitions", None) or []
+    return [d for d in found if isinstance(d, _OneShot)] if len(found) > 1 else []
 
 
 class TimeDateTimer(_OneShot, TimeDateEventDefinition):

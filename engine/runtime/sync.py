@@ -186,7 +186,8 @@ def _sync_waits(ctx: Context, row: Instance, workflow: BpmnWorkflow) -> None:
         for each in timer_definitions(task.task_spec):
             due = _timer_due(each, task)
             if due is not None:
-                wanted[(str(task.id), "timer", None)] = due
+                key = (str(task.id), "timer", None)
+                wanted[key] = min(due, wanted.get(key) or due)  # gateways: the earliest
     existing = list(ctx.session.scalars(select(Wait).where(Wait.instance_id == row.id)))
     for wait in existing:
         key = (wait.task_id, wait.kind, wait.message_name)
