@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:
 
 import bench_support  # noqa: E402
 from bench_support import cpu_model, fresh_postgres, usable_cores  # noqa: E402
-from conftest import MODELS  # noqa: E402
+from conftest import MODELS, wait_for  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import Engine as SqlEngine  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -63,7 +63,6 @@ from test_timer_workers import (  # noqa: E402
     all_fired,
     fired_count,
     start_instances,
-    wait_for,
     worker_processes,
 )
 
@@ -145,7 +144,8 @@ def fanout(engine: Engine, url: str, timers: int, workers: int, per_start: float
                  interval=0.05)
         before = fired_count(db)
         _, warm = due_together(engine, WARMUP, per_start, timedelta(seconds=1))
-        wait_for(all_fired(db, before + WARMUP), "the warm-up timers to fire", interval=0.1)
+        wait_for(all_fired(db, before + WARMUP), "the warm-up timers to fire", timeout=120,
+                 interval=0.1)
         with db.connect() as connection:
             since = connection.scalar(select(func.max(AuditEvent.id)))
         due, create = due_together(engine, timers, warm / WARMUP, FANOUT_MARGIN)

@@ -8,11 +8,13 @@ import shutil
 import socket
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import TypeVar
 
 import model_coverage
 import pytest
@@ -195,6 +197,22 @@ def app(engine):
 def client(app, engine) -> Client:
     tokens = {name: engine.add_user(name, groups) for name, groups in API_USERS.items()}
     return Client(app.test_client(), tokens)
+
+
+T = TypeVar("T")
+
+
+def wait_for(outcome: Callable[[], T | None], what: str, timeout: float = 30,
+             interval: float = 0.1) -> T:
+    """Poll ``outcome`` until it answers something truthy (for other processes' work;
+    bounded, and the outcome is real, not a sleep standing in for it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = outcome()
+        if found:
+            return found
+        time.sleep(interval)
+    raise AssertionError(f"gave up after {timeout:g} s waiting for {what}")
 
 
 # -- a local SMTP server ---------------------------------------------------------------

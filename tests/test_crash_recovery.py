@@ -24,10 +24,9 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,7 +34,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from conftest import MODELS, PG_URL, free_port
+from conftest import MODELS, PG_URL, free_port, wait_for
 from sqlalchemy import create_engine, func, select, text
 
 from engine import Actor, Engine
@@ -63,18 +62,6 @@ def pg_url(pg_worker_url) -> str:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return pg_worker_url
-
-
-def wait_for(outcome: Callable[[], T | None], what: str, timeout: float = 30,
-             interval: float = 0.1) -> T:
-    """Poll ``outcome`` until it answers something truthy (bounded)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = outcome()
-        if found:
-            return found
-        time.sleep(interval)
-    raise AssertionError(f"gave up after {timeout:g} s waiting for {what}")
 
 
 def call(base: str, method: str, path: str, token: str, body: dict | None = None

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from conftest import MODELS, PG_URL
+from conftest import MODELS, PG_URL, wait_for
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine as SqlEngine
 
@@ -73,18 +72,6 @@ def assert_fired_exactly_once(db: SqlEngine, instance_ids: list[str]) -> None:
     assert fired == dict.fromkeys(instance_ids, 1)
     assert states == {"completed": len(instance_ids)}
     assert waiting == 0
-
-
-def wait_for(outcome: Callable[[], T | None], what: str, timeout: float = 120,
-             interval: float = 0.2) -> T:
-    """Poll ``outcome`` until it answers something truthy (a real outcome, bounded)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = outcome()
-        if found:
-            return found
-        time.sleep(interval)
-    raise AssertionError(f"gave up after {timeout:g} s waiting for {what}")
 
 
 def test_one_worker_fires_timers_due_at_once_exactly_once(engine, clock, deploy):
@@ -178,7 +165,7 @@ def test_worker_processes_fire_each_timer_exactly_once(database_url, tmp_path, k
         with worker_processes(database_url, WORKERS, tmp_path, WORKER_OPTIONS) as processes:
             if kill_one:
                 assert kill_holding_leases(processes[0], db) >= 1
-            wait_for(all_fired(db, TIMERS), f"{TIMERS} fired timers")
+            wait_for(all_fired(db, TIMERS), f"{TIMERS} fired timers", timeout=120)
             survivors = processes[1:] if kill_one else processes
             for process in survivors:
                 process.terminate()
