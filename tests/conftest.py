@@ -113,12 +113,17 @@ def database_url(request, tmp_path, sqlite_template, pg_worker_url) -> Iterator[
         yield f"sqlite:///{path}"
         return
     assert pg_worker_url is not None
-    engine = create_engine(pg_worker_url)
+    yield emptied(pg_worker_url)
+
+
+def emptied(pg_url: str) -> str:
+    """The PostgreSQL database at ``pg_url`` with every table emptied (schema kept)."""
+    engine = create_engine(pg_url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
-    yield pg_worker_url
+    return pg_url
 
 
 @pytest.fixture

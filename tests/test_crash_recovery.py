@@ -34,12 +34,12 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from conftest import MODELS, PG_URL, free_port, wait_for
-from sqlalchemy import create_engine, func, select, text
+from conftest import MODELS, PG_URL, emptied, free_port, wait_for
+from sqlalchemy import func, select
 
 from engine import Actor, Engine
 from engine.db import Database
-from engine.db.models import AuditEvent, Base, Instance, Job, OutboxMessage, Task, Wait
+from engine.db.models import AuditEvent, Instance, Job, OutboxMessage, Task, Wait
 from engine.identity import SYSTEM
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs BIFLOW_TEST_DATABASE_URL (PostgreSQL)")
@@ -56,12 +56,7 @@ BOB = Actor.of("bob", "licensing-unit")
 
 @pytest.fixture
 def pg_url(pg_worker_url) -> str:
-    engine = create_engine(pg_worker_url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-    return pg_worker_url
+    return emptied(pg_worker_url)
 
 
 def call(base: str, method: str, path: str, token: str, body: dict | None = None
