@@ -10,7 +10,7 @@ import random
 from lxml import etree
 from model_coverage import PROCESSES, models
 
-from scenarios.scenario_support import ADMIN, BI, ScenarioError, walk
+from scenarios.scenario_support import ADMIN, BI, walk
 
 KEY = "arms_dualuse_licence"
 LU, CABINET, DG = "licensing-unit", "minister-cabinet", "director-general"
@@ -54,11 +54,6 @@ def ready(bi: BI, instance_id: str) -> list[str]:
     return sorted(t["element_id"] for t in bi.ready(instance_id))
 
 
-def run_jobs(bi: BI) -> None:
-    """Service tasks run in the job executor: moving the clock runs what is due."""
-    bi.advance("PT1S")
-
-
 def to_examination(bi: BI, instance_id: str, consultation: str = "none") -> None:
     bi.complete(instance_id, "check_completeness", {"file_complete": True}, as_group=LU)
     bi.complete(instance_id, "classify_items", {"classification": "listed_item",
@@ -96,7 +91,7 @@ def test_dual_use_export_of_thermal_cameras_is_granted_with_conditions(bi):
         "decision": "grant_with_conditions",
         "licence_conditions": "No re-export without prior consent; end-use report after delivery."},
         as_group=CABINET)
-    run_jobs(bi)
+    bi.run_jobs()
     data = bi.detail(instance_id)["data"]
     assert data["licence_number"] == "BI-LIC-2027-0001"
     assert data["licence_issued_on"] == "2027-01-04"
@@ -110,7 +105,7 @@ def test_dual_use_export_of_thermal_cameras_is_granted_with_conditions(bi):
     assert waits == {("catch_all_received", "catch-all-information"),
                      ("expiry_reminder_due", "2028-11-05")}
     bi.move_to("2028-11-06T00:00:00+01:00")
-    run_jobs(bi)
+    bi.run_jobs()
     assert "expiry_reminder_due" in fired(bi, instance_id)
     assert "expires soon" in mails(bi, instance_id)[-1]["subject"]
     bi.move_to("2029-01-05T00:00:00+01:00")
@@ -133,7 +128,7 @@ def test_missing_documents_sent_in_time_complete_the_file(bi):
     bi.complete(instance_id, "check_completeness", {
         "file_complete": False,
         "missing_documents": "End-user certificate signed by Dubai Civil Defence"}, as_group=LU)
-    run_jobs(bi)
+    bi.run_jobs()
     [request] = mails(bi, instance_id)
     assert request["recipient"] == "export@thermovision.be"
     assert "End-user certificate" in request["body"] and "30 days" in request["body"]
@@ -153,7 +148,7 @@ def test_missing_documents_sent_in_time_complete_the_file(bi):
 def test_documents_recorded_by_hand_also_complete_the_file(bi):
     instance_id = start(bi)
     bi.complete(instance_id, "check_completeness", {"file_complete": False}, as_group=LU)
-    run_jobs(bi)
+    bi.run_jobs()
     bi.complete(instance_id, "await_documents", {"documents": "Technical data sheet, by post"},
                 as_group=LU)
     assert ready(bi, instance_id) == ["check_completeness"]
@@ -163,7 +158,7 @@ def test_an_application_lapses_when_the_documents_do_not_come(bi):
     instance_id = start(bi, documents_days=15)
     bi.complete(instance_id, "check_completeness", {
         "file_complete": False, "missing_documents": "Technical data sheet"}, as_group=LU)
-    run_jobs(bi)
+    bi.run_jobs()
     bi.advance("P14D")
     assert ready(bi, instance_id) == ["await_documents"]
     bi.advance("P2D")
@@ -237,7 +232,7 @@ def test_a_member_state_objection_leads_to_a_refusal_and_a_denial_notice(bi):
         "refusal_criterion": "member_state_objection",
         "refusal_grounds": "Binding objection of Germany, where the goods are located."},
         as_group=CABINET)
-    run_jobs(bi)
+    bi.run_jobs()
     assert bi.ended_at(instance_id) == ["licence_refused"]
     [notice] = [n for n in bi.notifications(instance_id) if n["channel"] == "denial-notice"]
     assert "Germany" in notice["body"]
@@ -344,7 +339,7 @@ def test_the_minister_refuses_and_the_member_states_are_told(bi):
         "refusal_criterion": "criterion_7",
         "refusal_grounds": "Criterion 7: risk of diversion to a military end user."},
         as_group=CABINET)
-    run_jobs(bi)
+    bi.run_jobs()
     assert bi.ended_at(instance_id) == ["licence_refused"]
     [notice] = [n for n in bi.notifications(instance_id) if n["channel"] == "denial-notice"]
     assert notice["recipient"] == "eu-member-states,european-commission"
@@ -377,7 +372,7 @@ def test_escalation_to_the_director_general_and_the_missed_target(bi):
     assert "missed" in mails(bi, instance_id)[-1]["subject"]
     assert ready(bi, instance_id) == ["decide_licence"]  # the target is no lapse
     bi.complete(instance_id, "decide_licence", {"decision": "grant"}, as_group=CABINET)
-    run_jobs(bi)
+    bi.run_jobs()
     assert bi.detail(instance_id)["data"]["licence_number"] == "BI-LIC-2027-0001"
     assert set(bi.ended_at(instance_id)) == {"escalation_handled", "target_exceeded_reported"}
 
@@ -397,7 +392,7 @@ def test_the_applicant_withdraws_under_assessment(bi):
     bi.message("application-withdrawn", {"withdrawal_reason": "Contract cancelled by the "
                                          "customer"}, business_key="LIC-2027-0042")
     assert ready(bi, instance_id) == []
-    run_jobs(bi)
+    bi.run_jobs()
     assert bi.state(instance_id) == "completed"
     assert bi.ended_at(instance_id) == ["application_withdrawn"]
     assert "withdrawn" in mails(bi, instance_id)[-1]["subject"]
@@ -410,7 +405,7 @@ def granted(bi: BI, **extra) -> str:
     to_examination(bi, instance_id)
     to_minister(bi, instance_id)
     bi.complete(instance_id, "decide_licence", {"decision": "grant"}, as_group=CABINET)
-    run_jobs(bi)
+    bi.run_jobs()
     return instance_id
 
 
@@ -422,7 +417,7 @@ def test_catch_all_information_after_the_grant_suspends_the_licence(bi):
                                          "programme"}, business_key="LIC-2027-0042")
     bi.complete(instance_id, "review_catch_all", {
         "suspend_licence": True, "suspension_reasons": "Catch-all: WMD end use"}, as_group=LU)
-    run_jobs(bi)
+    bi.run_jobs()
     assert bi.ended_at(instance_id) == ["licence_suspended"]
     assert "suspended" in mails(bi, instance_id)[-1]["subject"]
 
@@ -430,12 +425,12 @@ def test_catch_all_information_after_the_grant_suspends_the_licence(bi):
 def test_a_licence_kept_in_force_after_a_review_still_expires_once_reminded(bi):
     instance_id = granted(bi, validity_months=12, expiry_reminder_days=30)
     bi.move_to("2027-12-06T08:00:00+01:00")  # reminder: 4 December 2027
-    run_jobs(bi)
+    bi.run_jobs()
     assert [m["subject"] for m in mails(bi, instance_id)][-1].endswith("expires soon")
     bi.message("catch-all-information", {"information_source": "Customs"},
                business_key="LIC-2027-0042")
     bi.complete(instance_id, "review_catch_all", {"suspend_licence": False}, as_group=LU)
-    run_jobs(bi)
+    bi.run_jobs()
     waits = {w["element_id"]: (w["due_at"] or "")[:10] for w in bi.waiting(instance_id)}
     assert waits == {"licence_expiry_date": "2028-01-04", "catch_all_received": ""}
     reminders = [m for m in mails(bi, instance_id) if m["subject"].endswith("expires soon")]
@@ -455,25 +450,10 @@ def test_a_licence_kept_in_force_before_the_reminder(bi):
 
 # -- the generic driver ----------------------------------------------------------------------
 
-def walk_to_end(bi: BI, instance_id: str, rng: random.Random) -> int:
-    """``walk``, running service tasks when they are all the instance waits for (they are
-    jobs, not waits: the dev clock runs them when it moves)."""
-    steps = 0
-    for _ in range(50):
-        try:
-            return steps + walk(bi, instance_id, rng, max_steps=300 - steps)
-        except ScenarioError as exc:
-            if "is stuck" not in str(exc):
-                raise
-            steps += 1
-            run_jobs(bi)
-    raise ScenarioError(f"instance {instance_id} kept waiting for jobs")
-
-
 def test_random_instances_end(bi):
     for seed in range(10):
         instance_id = start(bi, key=f"LIC-WALK-{seed}")
-        steps = walk_to_end(bi, instance_id, random.Random(seed))
+        steps = walk(bi, instance_id, random.Random(seed))
         assert bi.state(instance_id) == "completed", seed
         assert steps < 300, seed
 

@@ -18,7 +18,7 @@ import pytest
 
 from handlers import gifts
 from handlers.registry import HandlerContext
-from scenarios.scenario_support import BI, ScenarioError, random_data, walk
+from scenarios.scenario_support import BI, random_data, walk
 
 KEY = "delegation_reception"
 PROTOCOL, CABINET, FINANCE = "protocol", "minister-cabinet", "finance"
@@ -99,11 +99,6 @@ def ready(bi: BI, instance_id: str) -> list[str]:
     return sorted(t["element_id"] for t in bi.ready(instance_id))
 
 
-def run_jobs(bi: BI) -> None:
-    """Service tasks run in the job executor: moving the clock runs what is due."""
-    bi.advance("PT1S")
-
-
 def fired(bi: BI, instance_id: str) -> list[str]:
     return [e["element_id"] for e in bi.events(instance_id)
             if e["action"] == "timer.fired"]
@@ -133,7 +128,7 @@ def approve(bi: BI, instance_id: str, decision: str = "accept") -> None:
 def cancel(bi: BI, key: str, reason: str = "The visit is postponed sine die") -> None:
     bi.message("visit-cancelled", {"cancellation_reason": reason, "cancelled_by": "Embassy"},
                business_key=key)
-    run_jobs(bi)
+    bi.run_jobs()
 
 
 # -- scenarios ---------------------------------------------------------------------------
@@ -153,7 +148,7 @@ def test_state_visit_with_security_notifications_report_and_gifts(bi):
     assert escalation["due_at"].startswith("2027-02-10T08:00:00")  # 09:00 in Brussels
 
     bi.complete(instance, "prepare_programme", PROGRAMME)
-    run_jobs(bi)
+    bi.run_jobs()
     sent = {m["recipient"]: m for m in mails(bi, instance)}
     assert {FPS_PROTOCOL, CRISIS_CENTRE, POLICE_ZONE} <= set(sent)
     assert "King Felipe VI" in sent[FPS_PROTOCOL]["subject"]
@@ -168,7 +163,7 @@ def test_state_visit_with_security_notifications_report_and_gifts(bi):
     report = bi.task(instance, "write_report")
     assert report["due_at"].startswith("2027-03-02T22:59:59")  # 10 working days later
     bi.complete(instance, "write_report", REPORT)
-    run_jobs(bi)
+    bi.run_jobs()
     entry = bi.task(instance, "inventory_gifts")
     assert entry["candidate_groups"] == [FINANCE]
     data = bi.detail(instance)["data"]
@@ -199,7 +194,7 @@ def test_file_not_ready_escalates_then_the_visit_is_cancelled_after_notification
     assert ready(bi, instance) == ["prepare_programme"]  # the task stays
 
     bi.complete(instance, "prepare_programme", PROGRAMME)  # still on the deadline day
-    run_jobs(bi)
+    bi.run_jobs()
     assert {FPS_PROTOCOL, CRISIS_CENTRE, POLICE_ZONE} <= recipients(bi, instance)
     cancel(bi, "DEL-2027-001", "State visit postponed by the Spanish Royal Household")
     assert bi.state(instance) == "completed"
@@ -222,7 +217,7 @@ def test_head_of_government_at_short_notice_proceeds_without_federal_protection(
         "short_notice_remarks": "The Prime Minister only stops over; lunch at the Residence."})
     approve(bi, instance)
     bi.complete(instance, "prepare_programme", {**PROGRAMME, "budget_eur": 2400.0})
-    run_jobs(bi)
+    bi.run_jobs()
     # no federal protection: no security notifications; the programme was not ready 3
     # working days before the visit (the notice was shorter), so the cabinet was warned
     assert recipients(bi, instance) == {"group:minister-cabinet", "group:protocol"}
@@ -257,7 +252,7 @@ def test_short_notice_rescheduled_then_declined_by_the_cabinet(bi):
     assert (data["visit_start"], data["notice_days"], data["federal_protection"]) == (
         "2027-02-10", 27, True)
     approve(bi, instance, "decline")
-    run_jobs(bi)
+    bi.run_jobs()
     [declined] = mails(bi, instance)
     assert "protocolo@embaixada-portugal.be" in declined["recipient"]
     assert "regrets" in declined["body"]
@@ -268,12 +263,12 @@ def test_cabinet_downgrades_to_administrative_level(bi):
     instance = start(bi, MINISTER_VISIT, gift_threshold_eur=500.0)
     assert bi.detail(instance)["data"]["security_required"] is False
     approve(bi, instance, "downgrade")
-    run_jobs(bi)
+    bi.run_jobs()
     [downgraded] = mails(bi, instance)
     assert "administrative level" in downgraded["body"]
     assert "protocol.be@mofa.go.kr" in downgraded["recipient"]
     bi.complete(instance, "prepare_programme", {**PROGRAMME, "budget_eur": 900.0})
-    run_jobs(bi)
+    bi.run_jobs()
     assert len(mails(bi, instance)) == 1  # no security notifications for a minister
     bi.move_to("2027-02-05T08:00:00+00:00")
     assert fired(bi, instance) == ["visit_over"]
@@ -313,7 +308,7 @@ def test_visit_cancelled_by_message_at_any_stage(bi):
             bi.complete(instance, "approve_visit", {"decision": "accept"})
         if stage == "host_visit":
             bi.complete(instance, "prepare_programme", PROGRAMME)
-            run_jobs(bi)
+            bi.run_jobs()
         assert ready(bi, instance) == [stage]
         cancel(bi, key)
         assert bi.state(instance) == "completed", stage
@@ -344,21 +339,6 @@ def test_start_form_refuses_an_unknown_visit_type(bi):
 
 # -- the generic driver ------------------------------------------------------------------
 
-def walk_to_end(bi: BI, instance_id: str, rng: random.Random, max_steps: int = 300) -> int:
-    """``walk`` the instance to its end; when only a service task's job is pending (no
-    task, message or timer to wait for: ``walk`` calls that stuck), move the clock a second
-    so that the job executor runs it. Answers the commands the instance took."""
-    for _ in range(max_steps):
-        try:
-            walk(bi, instance_id, rng, max_steps)
-            break
-        except ScenarioError as exc:
-            if "is stuck" not in str(exc):
-                raise
-            bi.advance("PT1S")
-    return sum(1 for e in bi.events(instance_id) if e["action"] == "path.taken")
-
-
 def test_random_walks_end(bi):
     """Ten random instances, from random valid start data (visits in the past, last days
     before first days, any rank), each driven to an end event."""
@@ -366,7 +346,7 @@ def test_random_walks_end(bi):
     for seed in range(10):
         rng = random.Random(seed)
         instance = start(bi, random_data(start_form, rng), key=f"WALK-{seed}")
-        steps = walk_to_end(bi, instance, rng)
+        steps = walk(bi, instance, rng)
         assert steps < 300
         assert bi.state(instance) == "completed"
 

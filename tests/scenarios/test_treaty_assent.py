@@ -52,6 +52,18 @@ def start(bi: BI, data: dict, business_key: str) -> str:
     return bi.start(KEY, data, as_group=ER, business_key=business_key)["id"]
 
 
+def before_the_working_group(bi: BI, business_key: str) -> str:
+    """A mixed treaty started and found mixed: it waits for the Working Group's decision."""
+    iid = start(bi, MIXED, business_key)
+    bi.complete(iid, "determine_treaty_type", {"treaty_type": "mixed"}, as_group=ER)
+    return iid
+
+
+def working_group_decides(bi: BI, business_key: str, decision: dict, expect: int = 200) -> None:
+    bi.message("mixed-treaties-working-group-decision", decision, business_key=business_key,
+               expect=expect)
+
+
 def today(bi: BI) -> str:
     return bi.now()[:10]
 
@@ -121,8 +133,7 @@ def test_mixed_treaty_sent_back_by_the_council_of_state_then_ratified(bi: BI):
     bi.complete(iid, "determine_treaty_type", {"treaty_type": "mixed"}, as_group=ER)
     assert waits(bi, iid)["working_group_decision"]["message_name"] == \
         "mixed-treaties-working-group-decision"
-    bi.message("mixed-treaties-working-group-decision",
-               {"treaty_type": "mixed", "decided_on": "2027-01-20"}, business_key=bk)
+    working_group_decides(bi, bk, {"treaty_type": "mixed", "decided_on": "2027-01-20"})
     sign_and_draft(bi, iid, signed_for_all=True)
     first_reading(bi, iid)
     task = bi.task(iid, "record_council_of_state_opinion")
@@ -136,8 +147,7 @@ def test_mixed_treaty_sent_back_by_the_council_of_state_then_ratified(bi: BI):
     bi.complete(iid, "determine_treaty_type", {
         "treaty_type": "mixed", "type_reasoning": "Community competence confirmed."},
         as_group=ER)
-    bi.message("mixed-treaties-working-group-decision", {"treaty_type": "mixed"},
-               business_key=bk)
+    working_group_decides(bi, bk, {"treaty_type": "mixed"})
     sign_and_draft(bi, iid, signed_for_all=True)
     first_reading(bi, iid)
     through_parliament(bi, iid, bk, "adopted")
@@ -177,10 +187,8 @@ def test_mixed_treaty_sent_back_by_the_council_of_state_then_ratified(bi: BI):
 
 def test_ratification_recorded_by_hand(bi: BI):
     bk = "TREATY-2027-004"
-    iid = start(bi, MIXED, bk)
-    bi.complete(iid, "determine_treaty_type", {"treaty_type": "mixed"}, as_group=ER)
-    bi.message("mixed-treaties-working-group-decision", {"treaty_type": "mixed"},
-               business_key=bk)
+    iid = before_the_working_group(bi, bk)
+    working_group_decides(bi, bk, {"treaty_type": "mixed"})
     sign_and_draft(bi, iid)
     first_reading(bi, iid)
     through_parliament(bi, iid, bk, "adopted")
@@ -195,11 +203,9 @@ def test_ratification_recorded_by_hand(bi: BI):
 
 def test_dispute_on_the_mixed_character_is_escalated_to_the_cabinet(bi: BI):
     bk = "TREATY-2027-005"
-    iid = start(bi, MIXED, bk)
-    bi.complete(iid, "determine_treaty_type", {"treaty_type": "mixed"}, as_group=ER)
-    bi.message("mixed-treaties-working-group-decision",
-               {"treaty_type": "disputed", "working_group_remarks": "No consensus"},
-               business_key=bk)
+    iid = before_the_working_group(bi, bk)
+    working_group_decides(bi, bk, {"treaty_type": "disputed",
+                                   "working_group_remarks": "No consensus"})
     [task] = bi.ready(iid)
     assert task["element_id"] == "settle_character_dispute"
     assert task["candidate_groups"] == [CABINET]
@@ -214,10 +220,8 @@ def test_dispute_on_the_mixed_character_is_escalated_to_the_cabinet(bi: BI):
 
 def test_dispute_recorded_by_hand_as_federal(bi: BI):
     bk = "TREATY-2027-006"
-    iid = start(bi, MIXED, bk)
-    bi.complete(iid, "determine_treaty_type", {"treaty_type": "mixed"}, as_group=ER)
-    bi.message("mixed-treaties-working-group-decision", {"treaty_type": "disputed"},
-               business_key=bk)
+    iid = before_the_working_group(bi, bk)
+    working_group_decides(bi, bk, {"treaty_type": "disputed"})
     bi.complete(iid, "settle_character_dispute", {"treaty_type": "exclusively_federal",
                                                   "decided_on": "2027-02-10"},
                 as_group=CABINET)
@@ -232,10 +236,8 @@ def test_federal_treaty_needs_no_brussels_assent(bi: BI):
     assert bi.ended_at(iid) == ["no_brussels_assent"]
     # the Working Group may also find a treaty exclusively federal
     bk = "TREATY-2027-008"
-    iid = start(bi, MIXED, bk)
-    bi.complete(iid, "determine_treaty_type", {"treaty_type": "mixed"}, as_group=ER)
-    bi.message("mixed-treaties-working-group-decision",
-               {"treaty_type": "exclusively_federal"}, business_key=bk)
+    iid = before_the_working_group(bi, bk)
+    working_group_decides(bi, bk, {"treaty_type": "exclusively_federal"})
     assert bi.ended_at(iid) == ["no_brussels_assent"]
 
 
@@ -345,10 +347,8 @@ def test_parliament_rejects_the_assent(bi: BI):
 
 def test_council_of_state_silent_in_urgency(bi: BI):
     bk = "TREATY-2027-014"
-    iid = start(bi, MIXED, bk)
-    bi.complete(iid, "determine_treaty_type", {"treaty_type": "mixed"}, as_group=ER)
-    bi.message("mixed-treaties-working-group-decision", {"treaty_type": "mixed"},
-               business_key=bk)
+    iid = before_the_working_group(bi, bk)
+    working_group_decides(bi, bk, {"treaty_type": "mixed"})
     bi.move_to("2027-05-03T08:00:00Z")  # Monday 3 May 2027
     sign_and_draft(bi, iid)
     bi.complete(iid, "first_reading", {
@@ -372,10 +372,8 @@ def test_council_of_state_silent_in_urgency(bi: BI):
 
 def test_opinion_recorded_by_hand(bi: BI):
     bk = "TREATY-2027-015"
-    iid = start(bi, MIXED, bk)
-    bi.complete(iid, "determine_treaty_type", {"treaty_type": "mixed"}, as_group=ER)
-    bi.message("mixed-treaties-working-group-decision", {"treaty_type": "mixed"},
-               business_key=bk)
+    iid = before_the_working_group(bi, bk)
+    working_group_decides(bi, bk, {"treaty_type": "mixed"})
     sign_and_draft(bi, iid)
     first_reading(bi, iid)
     bi.complete(iid, "record_council_of_state_opinion", {"competence_problem": False,
@@ -386,10 +384,8 @@ def test_opinion_recorded_by_hand(bi: BI):
 
 def test_a_payload_that_does_not_fit_is_refused(bi: BI):
     bk = "TREATY-2027-016"
-    iid = start(bi, MIXED, bk)
-    bi.complete(iid, "determine_treaty_type", {"treaty_type": "mixed"}, as_group=ER)
-    bi.message("mixed-treaties-working-group-decision", {"treaty_type": "maybe"},
-               business_key=bk, expect=422)
+    iid = before_the_working_group(bi, bk)
+    working_group_decides(bi, bk, {"treaty_type": "maybe"}, expect=422)
     assert "working_group_decision" in waits(bi, iid)
 
 
